@@ -1,0 +1,168 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"hooklog/models"
+	"hooklog/webhooks"
+)
+
+// IngestStore is what the ingest handler needs from the database.
+type IngestStore interface {
+	EndpointByToken(token string) (*models.Endpoint, error)
+	ValidSecrets(endpointID uint) ([]string, error)
+	Now() time.Time
+}
+
+// Ingest receives webhooks at POST /in/{token}: it verifies, stores durably, and only then answers.
+// No business logic runs here; processing happens in the worker.
+type Ingest struct {
+	Store        IngestStore
+	Ingester     *models.Ingester
+	MaxBodyBytes int64
+	Tolerance    time.Duration
+	Log          *slog.Logger
+}
+
+// ingestReply is the JSON body of every ingest answer.
+type ingestReply struct {
+	Outcome    models.Outcome `json:"outcome,omitempty"`
+	DeliveryID uint           `json:"delivery_id,omitempty"`
+	EventID    uint           `json:"event_id,omitempty"`
+	Error      string         `json:"error,omitempty"`
+}
+
+// Receive handles POST /in/{token}.
+func (h *Ingest) Receive(c echo.Context) error {
+	req := c.Request()
+	ep, err := h.Store.EndpointByToken(c.Param("token"))
+	if errors.Is(err, models.ErrNotFound) {
+		return c.JSON(http.StatusNotFound, ingestReply{Error: "no endpoint at this URL"})
+	}
+	if err != nil {
+		return fmt.Errorf("ingest: endpoint: %w", err)
+	}
+	now := h.Store.Now()
+	d := models.Delivery{
+		MerchantID: ep.MerchantID,
+		EndpointID: ep.ID,
+		ReceivedAt: now,
+		RemoteAddr: remoteIP(req),
+		Headers:    receivedHeaders(req),
+	}
+
+	body, tooLarge, err := readLimited(req, h.MaxBodyBytes)
+	switch {
+	case tooLarge:
+		d.BodySize = max(req.ContentLength, int64(len(body)))
+		return h.reject(c, &d, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("body larger than the %d-byte limit", h.MaxBodyBytes))
+	case err != nil:
+		d.Body, d.BodySize = body, int64(len(body))
+		return h.reject(c, &d, http.StatusBadRequest, "body could not be read: "+err.Error())
+	}
+	d.Body, d.BodySize = body, int64(len(body))
+
+	if !ep.Enabled {
+		return h.reject(c, &d, http.StatusGone, "endpoint is disabled")
+	}
+	settings := ep.Settings
+	if settings.Tolerance == 0 {
+		settings.Tolerance = h.Tolerance
+	}
+	profile, err := webhooks.New(ep.Provider, settings)
+	if err != nil {
+		return fmt.Errorf("ingest: endpoint %d profile: %w", ep.ID, err)
+	}
+	secrets, err := h.Store.ValidSecrets(ep.ID)
+	if err != nil {
+		return fmt.Errorf("ingest: secrets of endpoint %d: %w", ep.ID, err)
+	}
+	if err := profile.Verify(req.Header, body, secrets, now); err != nil {
+		code := http.StatusUnauthorized
+		if errors.Is(err, webhooks.ErrMalformedHeader) {
+			code = http.StatusBadRequest
+		}
+		return h.reject(c, &d, code, err.Error())
+	}
+
+	ev := &models.Event{
+		MerchantID: ep.MerchantID, EndpointID: ep.ID, Provider: ep.Provider,
+		Status: models.StatusPending, NextAttemptAt: &now, ReceivedAt: now, DeliveryCount: 1,
+	}
+	n, err := profile.Normalise(req.Header, body)
+	if err != nil {
+		// Verified but unreadable: keep it, and tell an operator why it will not process.
+		sum := sha256.Sum256(body)
+		n = webhooks.Event{ID: "sha256:" + hex.EncodeToString(sum[:]), Canonical: webhooks.Unknown}
+		ev.Status, ev.NextAttemptAt, ev.LastError = models.StatusFailed, nil, err.Error()
+	}
+	ev.SetNormalised(n)
+	d.EventType = n.Type
+	d.StatusCode = http.StatusOK
+	stored, err := h.Ingester.Store(req.Context(), &models.Incoming{Delivery: d, Event: ev})
+	if err != nil {
+		h.Log.Error("ingest: not stored; asking the provider to retry", "endpoint", ep.ID, "err", err)
+		return c.JSON(http.StatusServiceUnavailable, ingestReply{Error: "not stored; please retry"})
+	}
+	return c.JSON(http.StatusOK, ingestReply{Outcome: stored.Outcome, DeliveryID: stored.DeliveryID, EventID: stored.EventID})
+}
+
+// reject stores a rejected delivery with its reason, then answers with code.
+func (h *Ingest) reject(c echo.Context, d *models.Delivery, code int, reason string) error {
+	d.Outcome, d.Reason, d.StatusCode = models.OutcomeRejected, reason, code
+	stored, err := h.Ingester.Store(c.Request().Context(), &models.Incoming{Delivery: *d})
+	if err != nil {
+		h.Log.Error("ingest: rejected delivery not stored", "endpoint", d.EndpointID, "reason", reason, "err", err)
+	}
+	if code == http.StatusRequestEntityTooLarge {
+		// The rest of the body is never read; closing stops the client from sending it.
+		c.Response().Header().Set("Connection", "close")
+	}
+	return c.JSON(code, ingestReply{Outcome: models.OutcomeRejected, DeliveryID: stored.DeliveryID, Error: reason})
+}
+
+// readLimited reads at most limit bytes of the body. tooLarge is true when the body (or its declared
+// Content-Length) is over the limit, whether or not Content-Length was sent.
+func readLimited(req *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
+	if req.ContentLength > limit {
+		return nil, true, nil
+	}
+	body, err = io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if int64(len(body)) > limit {
+		return nil, true, nil
+	}
+	return body, false, err
+}
+
+// receivedHeaders copies the request headers, adding Host, which net/http moves out of Header.
+func receivedHeaders(req *http.Request) http.Header {
+	h := req.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if req.Host != "" {
+		h.Set("Host", req.Host)
+	}
+	return h
+}
+
+// remoteIP is the connecting address. Forwarded headers are kept with the other headers but not
+// trusted here, since anyone can send them.
+func remoteIP(req *http.Request) string {
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return req.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,288 @@
+package models
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"hooklog/webhooks"
+)
+
+// Claim is an event a worker holds, with what it needs to finish it.
+type Claim struct {
+	Event
+	StartedAt time.Time
+}
+
+// ErrLostClaim means the event's lease ended and another worker took it; the run is discarded.
+var ErrLostClaim = errors.New("claim lost: the lease expired and another worker took the event")
+
+func newClaimToken() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// ClaimEvents takes up to n events that are due: pending, failed with a retry due, or processing under
+// an expired lease (a crashed worker). While an event is processing, next_attempt_at holds its lease
+// deadline, so a single index on (status, next_attempt_at) serves every case.
+func (s *Store) ClaimEvents(n int, lease time.Duration) ([]Claim, error) {
+	now := s.Now()
+	token := newClaimToken()
+	var evs []Event
+	err := s.DB.Raw(`UPDATE events SET
+			status = ?, claim_token = ?, attempts = attempts + 1, next_attempt_at = ?,
+			pending_trigger = CASE WHEN pending_trigger = '' AND attempts > 0 THEN ? ELSE pending_trigger END
+		WHERE id IN (
+			SELECT id FROM events
+			WHERE status IN (?, ?, ?) AND next_attempt_at <= ?
+			ORDER BY next_attempt_at LIMIT ?)
+		RETURNING *`,
+		StatusProcessing, token, now.Add(lease), TriggerRetry,
+		StatusPending, StatusFailed, StatusProcessing, now, n).Scan(&evs).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: claim events: %w", err)
+	}
+	out := make([]Claim, len(evs))
+	for i, e := range evs {
+		if e.PendingTrigger == "" {
+			e.PendingTrigger = TriggerAutomatic
+		}
+		out[i] = Claim{Event: e, StartedAt: now}
+	}
+	return out, nil
+}
+
+// EventSource returns the headers and raw body of the event's first delivery, which processing
+// re-reads so that a replay after fixing an endpoint's settings normalises again.
+func (s *Store) EventSource(eventID uint) (*Delivery, error) {
+	var d Delivery
+	err := s.DB.Select("id", "headers", "body").Where("event_id = ? AND outcome = ?", eventID, OutcomeAccepted).Order("id").Take(&d).Error
+	if err != nil {
+		return nil, notFound(fmt.Sprintf("first delivery of event %d", eventID), err)
+	}
+	return &d, nil
+}
+
+// RunResult is what a worker learned from one processing run.
+type RunResult struct {
+	Normalised webhooks.Event
+	// Cumulative tells the state machine that refund amounts are running totals (Stripe).
+	Cumulative bool
+}
+
+// CompleteEvent applies a claimed event to its order and marks it processed, all in one transaction
+// that commits only if the claim is still this worker's. An event already applied to its order (a
+// replay of a processed event) does not move the order twice.
+func (s *Store) CompleteEvent(c *Claim, r RunResult) (string, error) {
+	now := s.Now()
+	var result string
+	err := s.DB.Transaction(func(tx *gorm.DB) error {
+		ev := c.Event
+		ev.SetNormalised(r.Normalised)
+		var err error
+		result, err = s.applyToOrder(tx, &ev, r.Cumulative, now)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&Event{}).Where("id = ? AND claim_token = ? AND status = ?", ev.ID, c.ClaimToken, StatusProcessing).
+			Updates(map[string]any{
+				"status": StatusProcessed, "claim_token": "", "next_attempt_at": nil, "last_error": "",
+				"processed_at": now, "applied": ev.Applied, "pending_trigger": "", "pending_actor": "",
+				"type": ev.Type, "canonical": ev.Canonical, "order_ref": ev.OrderRef, "payment_id": ev.PaymentID,
+				"amount": ev.Amount, "has_amount": ev.HasAmount, "currency": ev.Currency,
+				"customer_email": ev.CustomerEmail, "customer_phone": ev.CustomerPhone,
+			})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrLostClaim
+		}
+		return tx.Create(&Attempt{EventID: ev.ID, StartedAt: c.StartedAt, FinishedAt: now, Outcome: StatusProcessed,
+			Result: result, Trigger: c.PendingTrigger, Actor: c.PendingActor}).Error
+	})
+	if err != nil {
+		if errors.Is(err, ErrLostClaim) {
+			return "", err
+		}
+		return "", fmt.Errorf("store: complete event %d: %w", c.ID, err)
+	}
+	return result, nil
+}
+
+// ErrNoOrderReference is a permanent failure: a payment event names no order and no payment.
+var ErrNoOrderReference = errors.New("the event names no order reference and no payment id, so no order can be updated; check the endpoint's field settings, then replay")
+
+// applyToOrder runs the state machine for one event inside tx and says what happened.
+func (s *Store) applyToOrder(tx *gorm.DB, ev *Event, cumulative bool, now time.Time) (string, error) {
+	if !AffectsOrders(ev.Canonical) {
+		if ev.Canonical == webhooks.CustomerUpdated {
+			return "customer event recorded; orders are not affected", nil
+		}
+		return fmt.Sprintf("event type %q does not affect orders; recorded only", ev.Type), nil
+	}
+	if ev.Applied {
+		return "no change: this event was already applied to its order", nil
+	}
+	o, err := s.findOrCreateOrder(tx, ev, now)
+	if err != nil {
+		return "", err
+	}
+	before := o.State()
+	if before.Status == "" {
+		before.Exists = false
+	}
+	next, why := Apply(before, Effect{Canonical: ev.Canonical, Amount: ev.Amount, HasAmount: ev.HasAmount,
+		Currency: ev.Currency, PaymentID: ev.PaymentID, Cumulative: cumulative})
+	from := o.Status
+	o.setState(next)
+	o.UpdatedAt = now
+	if o.Provider == "" {
+		o.Provider = ev.Provider
+	}
+	if err := tx.Save(o).Error; err != nil {
+		return "", err
+	}
+	if next.Status != from {
+		if err := tx.Create(&OrderTransition{OrderID: o.ID, From: from, To: next.Status, EventID: ev.ID, Reason: why, At: now}).Error; err != nil {
+			return "", err
+		}
+	}
+	ev.Applied = true
+	return fmt.Sprintf("order %s: %s", o.Reference, why), nil
+}
+
+// findOrCreateOrder resolves the event's order: by reference, else by payment id, else a new order
+// keyed by the reference (or the payment id when the event has no reference).
+func (s *Store) findOrCreateOrder(tx *gorm.DB, ev *Event, now time.Time) (*Order, error) {
+	var o Order
+	if ev.OrderRef == "" && ev.PaymentID != "" {
+		err := tx.Where("merchant_id = ? AND payment_id = ?", ev.MerchantID, ev.PaymentID).Order("id").Take(&o).Error
+		if err == nil {
+			return &o, nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, err
+		}
+	}
+	ref := ev.OrderRef
+	if ref == "" {
+		ref = ev.PaymentID
+	}
+	if ref == "" {
+		return nil, Permanent(ErrNoOrderReference)
+	}
+	o = Order{MerchantID: ev.MerchantID, Reference: ref, CreatedAt: now, UpdatedAt: now, Provider: ev.Provider}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&o).Error; err != nil {
+		return nil, err
+	}
+	if err := tx.Where("merchant_id = ? AND reference = ?", ev.MerchantID, ref).Take(&o).Error; err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// PermanentError is a processing failure that retrying cannot fix; the event waits for a replay.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err so the worker does not schedule automatic retries for it.
+func Permanent(err error) error { return &PermanentError{Err: err} }
+
+// FailEvent records a failed run: it schedules a retry at retryAt, or marks the event dead after the
+// last attempt, or (for a permanent error) leaves it failed until someone replays it.
+func (s *Store) FailEvent(c *Claim, runErr error, retryAt *time.Time, maxAttempts int) (Status, error) {
+	now := s.Now()
+	status := StatusFailed
+	var perm *PermanentError
+	switch {
+	case errors.As(runErr, &perm):
+		retryAt = nil
+	case c.Attempts >= maxAttempts:
+		status, retryAt = StatusDead, nil
+	}
+	msg := runErr.Error()
+	err := s.DB.Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Event{}).Where("id = ? AND claim_token = ? AND status = ?", c.ID, c.ClaimToken, StatusProcessing).
+			Updates(map[string]any{"status": status, "claim_token": "", "next_attempt_at": retryAt, "last_error": msg,
+				"pending_trigger": "", "pending_actor": ""})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrLostClaim
+		}
+		return tx.Create(&Attempt{EventID: c.ID, StartedAt: c.StartedAt, FinishedAt: now, Outcome: status,
+			Error: msg, Trigger: c.PendingTrigger, Actor: c.PendingActor}).Error
+	})
+	if err != nil {
+		if errors.Is(err, ErrLostClaim) {
+			return "", err
+		}
+		return "", fmt.Errorf("store: fail event %d: %w", c.ID, err)
+	}
+	return status, nil
+}
+
+// ErrBusy means the event is being processed right now and cannot be replayed until that ends.
+var ErrBusy = errors.New("the event is being processed right now; try again in a moment")
+
+// Replay queues one of a merchant's events to run again at the worker.
+func (s *Store) Replay(merchantID, id uint, actor string) (*Event, error) {
+	res := s.DB.Model(&Event{}).Where("merchant_id = ? AND id = ? AND status <> ?", merchantID, id, StatusProcessing).
+		Updates(map[string]any{"status": StatusPending, "next_attempt_at": s.Now(), "pending_trigger": TriggerReplay, "pending_actor": actor})
+	if res.Error != nil {
+		return nil, fmt.Errorf("store: replay event %d: %w", id, res.Error)
+	}
+	ev, err := s.Event(merchantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if res.RowsAffected == 0 {
+		return ev, ErrBusy
+	}
+	return ev, nil
+}
+
+// ReplayFilter selects failed and dead events for a bulk replay.
+type ReplayFilter struct {
+	MerchantID uint // 0: every merchant (CLI)
+	EndpointID uint
+	Since      time.Time
+}
+
+// ReplayFailed queues every failed or dead event matching f and returns how many.
+func (s *Store) ReplayFailed(f ReplayFilter, actor string) (int64, error) {
+	q := s.DB.Model(&Event{}).Where("status IN ?", []Status{StatusFailed, StatusDead})
+	if f.MerchantID != 0 {
+		q = q.Where("merchant_id = ?", f.MerchantID)
+	}
+	if f.EndpointID != 0 {
+		q = q.Where("endpoint_id = ?", f.EndpointID)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("received_at >= ?", f.Since)
+	}
+	res := q.Updates(map[string]any{"status": StatusPending, "next_attempt_at": s.Now(), "pending_trigger": TriggerReplay, "pending_actor": actor})
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: replay failed events: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// RunnableCount counts events waiting for a worker now (pending, or failed with a retry due).
+func (s *Store) RunnableCount() (int64, error) {
+	var n int64
+	err := s.DB.Model(&Event{}).Where("status IN ? AND next_attempt_at <= ?", []Status{StatusPending, StatusFailed, StatusProcessing}, s.Now()).Count(&n).Error
+	return n, err
+}
