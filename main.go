@@ -21,8 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"hooklog/config"
 	"hooklog/handlers"
 	"hooklog/models"
@@ -135,20 +133,26 @@ func (e *env) load() (config.Config, error) {
 
 // open loads the configuration and opens the database with the secret key.
 func (e *env) open() (config.Config, *models.Store, error) {
+	cfg, _, store, err := e.openWithKey()
+	return cfg, store, err
+}
+
+// openWithKey is open, also returning the master key.
+func (e *env) openWithKey() (config.Config, []byte, *models.Store, error) {
 	cfg, err := e.load()
 	if err != nil {
-		return cfg, nil, err
+		return cfg, nil, nil, err
 	}
 	key, err := secretKey(cfg)
 	if err != nil {
-		return cfg, nil, err
+		return cfg, nil, nil, err
 	}
 	sync := "NORMAL"
 	if cfg.Durability == "power" {
 		sync = "FULL"
 	}
 	store, err := models.Open(models.Options{DSN: cfg.Database, Synchronous: sync, Key: key})
-	return cfg, store, err
+	return cfg, key, store, err
 }
 
 // secretKey returns the configured key, or the one kept in the data directory, creating it (0600)
@@ -204,7 +208,7 @@ func (e *env) serve(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, store, err := e.open()
+	cfg, key, store, err := e.openWithKey()
 	if err != nil {
 		return err
 	}
@@ -224,7 +228,7 @@ func (e *env) serve(args []string) error {
 
 	work := worker.New(store, cfg.Worker, log)
 	ingester := models.NewIngester(store, cfg.Ingest.MaxBatch, work.Wake)
-	ech := newServer(cfg, store, ingester, work, log)
+	ech := handlers.New(handlers.Deps{Config: cfg, Store: store, Ingester: ingester, Worker: work, Log: log, MasterKey: key})
 
 	srv := &http.Server{
 		Handler:           ech,
@@ -269,19 +273,4 @@ func (e *env) serve(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// newServer builds the Echo server with every handler and its dependencies.
-func newServer(cfg config.Config, store *models.Store, ingester *models.Ingester, work *worker.Worker, log *slog.Logger) *echo.Echo {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = echo.ExtractIPDirect()
-	e.HTTPErrorHandler = handlers.ErrorHandler(log, nil)
-	handlers.Register(e, handlers.Routes{
-		Ingest: &handlers.Ingest{Store: store, Ingester: ingester, MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
-			Tolerance: cfg.Ingest.Tolerance.Duration, Log: log},
-		API:    &handlers.API{Store: store, Wake: work.Wake},
-		Health: &handlers.Health{Ping: store.Ping, WorkersRunning: work.Running},
-	})
-	return e
 }

@@ -195,3 +195,12 @@ func (s *Store) SetUserActive(merchantID, id uint, active bool) error {
 	}
 	return nil
 }
+
+// UserByEmail loads a user by email.
+func (s *Store) UserByEmail(email string) (*User, error) {
+	var u User
+	if err := s.DB.Where("email = ?", strings.ToLower(strings.TrimSpace(email))).Take(&u).Error; err != nil {
+		return nil, notFound("user "+email, err)
+	}
+	return &u, nil
+}

@@ -40,7 +40,14 @@
   // ---- copy to clipboard: <button data-copy="ID"> ----
 
   function copyText(text) {
-    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(function () { return legacyCopy(text); });
+    }
+    return legacyCopy(text);
+  }
+
+  // legacyCopy covers plain-HTTP deployments and browsers that refuse the Clipboard API.
+  function legacyCopy(text) {
     return new Promise(function (resolve, reject) {
       var ta = document.createElement("textarea");
       ta.value = text;
@@ -75,7 +82,11 @@
     var text = (src.tagName === "INPUT" || src.tagName === "TEXTAREA") ? src.value : src.textContent;
     copyText(text).then(
       function () { showCopied(btn, "Copied"); },
-      function () { showCopied(btn, "Copy failed"); }
+      function () {
+        // Leave the text selected so the user can copy it by hand.
+        if (src.select) src.select(); else window.getSelection().selectAllChildren(src);
+        showCopied(btn, "Copy manually");
+      }
     );
   });
 

@@ -37,7 +37,7 @@ func newHMACScheme(c HMACConfig) (hmacScheme, error) {
 		header:   strings.TrimSpace(c.Header),
 		algo:     strings.ToLower(strings.TrimSpace(c.Algorithm)),
 		encoding: strings.ToLower(strings.TrimSpace(c.Encoding)),
-		prefix:   c.Prefix,
+		prefix:   strings.TrimSpace(c.Prefix), // header values arrive trimmed
 	}
 	if s.header == "" {
 		s.header = DefaultHMACHeader
@@ -46,6 +46,9 @@ func newHMACScheme(c HMACConfig) (hmacScheme, error) {
 		return hmacScheme{}, fmt.Errorf("%w: %q is not a valid header name", ErrInvalidSettings, snippet(s.header))
 	}
 	s.header = http.CanonicalHeaderKey(s.header)
+	if strings.ContainsFunc(s.prefix, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return hmacScheme{}, fmt.Errorf("%w: prefix %q has a control character", ErrInvalidSettings, snippet(s.prefix))
+	}
 	switch s.algo {
 	case "", "sha256", "sha-256":
 		s.algo, s.hash, s.size = "sha256", sha256.New, sha256.Size
