@@ -18,6 +18,8 @@ type Routes struct {
 	// operations pages: end
 	// admin pages: begin
 	// admin pages: end
+	// records pages: begin
+	// records pages: end
 }
 
 // Register lists every route of the server in one place.
@@ -53,5 +55,7 @@ func Register(e *echo.Echo, r Routes) {
 	// operations routes: end
 	// admin routes: begin
 	// admin routes: end
+	// records routes: begin
+	// records routes: end
 	_ = dash
 }

@@ -52,6 +52,8 @@ func New(d Deps) *echo.Echo {
 		// operations handlers: end
 		// admin handlers: begin
 		// admin handlers: end
+		// records handlers: begin
+		// records handlers: end
 	})
 	return e
 }

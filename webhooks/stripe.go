@@ -34,6 +34,7 @@ type stripeSignature struct {
 func parseStripeHeader(v string) (stripeSignature, error) {
 	var sh stripeSignature
 	haveT, badV1 := false, ""
+	sawBadV1 := false
 	for item := range strings.SplitSeq(v, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -57,8 +58,8 @@ func parseStripeHeader(v string) (stripeSignature, error) {
 		case "v1":
 			sig, err := hex.DecodeString(val)
 			if err != nil || len(sig) != sha256.Size {
-				if badV1 == "" {
-					badV1 = val
+				if !sawBadV1 {
+					badV1, sawBadV1 = val, true
 				}
 				continue
 			}
@@ -68,7 +69,7 @@ func parseStripeHeader(v string) (stripeSignature, error) {
 	if !haveT {
 		return stripeSignature{}, fmt.Errorf("%w: %s has no t= timestamp", ErrMalformedHeader, stripeHeader)
 	}
-	if len(sh.v1) == 0 && badV1 != "" {
+	if len(sh.v1) == 0 && sawBadV1 {
 		return stripeSignature{}, fmt.Errorf("%w: %s v1 %q is not 64 hex digits", ErrMalformedHeader, stripeHeader, snippet(badV1))
 	}
 	return sh, nil

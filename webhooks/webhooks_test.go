@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -533,4 +534,10 @@ func FuzzNormalise(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sha256Hex is the expected derived id of body.
+func sha256Hex(body string) string {
+	sum := sha256.Sum256([]byte(body))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
