@@ -48,6 +48,9 @@ func ErrorHandler(log *slog.Logger, page PageRenderer) echo.HTTPErrorHandler {
 				werr = c.JSON(code, errorJSON{Error: msg})
 			}
 		} else {
+			if msg == http.StatusText(code) {
+				msg = "" // the page's own wording says it better
+			}
 			werr = page(c, code, msg)
 		}
 		if werr != nil {
