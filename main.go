@@ -42,6 +42,9 @@ Usage:
   hooklog send --url URL --provider P --secret S --type TYPE [--order REF] [--amount N --currency C] [--id ID]
   hooklog [-config PATH] replay EVENT_ID
   hooklog [-config PATH] replay --failed [--endpoint ID] [--since T]
+  hooklog [-config PATH] backup PATH
+  hooklog [-config PATH] purge --older-than DURATION [--include-unfinished]
+  hooklog [-config PATH] rotate-key --old-key OLD_KEY
 
 Settings come from config.yaml (or -config PATH), overridden by HOOKLOG_LISTEN, HOOKLOG_DB,
 HOOKLOG_BASE_URL, HOOKLOG_SECRET_KEY, HOOKLOG_DATA_DIR and others listed in config.yaml.
@@ -88,6 +91,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = e.send(args[1:])
 	case args[0] == "replay":
 		err = e.replay(args[1:])
+	case args[0] == "backup":
+		err = e.backup(args[1:])
+	case args[0] == "purge":
+		err = e.purge(args[1:])
+	case args[0] == "rotate-key":
+		err = e.rotateKey(args[1:])
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -247,6 +256,7 @@ func (e *env) serve(args []string) error {
 		work.Run(workCtx)
 		close(workDone)
 	}()
+	go runRetention(workCtx, store, cfg.Retention, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("hooklog listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "database", cfg.Database)

@@ -27,9 +27,19 @@ type Config struct {
 	Durability    string   `yaml:"durability"`
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 
-	Ingest  Ingest  `yaml:"ingest"`
-	Worker  Worker  `yaml:"worker"`
-	Session Session `yaml:"session"`
+	Ingest    Ingest    `yaml:"ingest"`
+	Worker    Worker    `yaml:"worker"`
+	Session   Session   `yaml:"session"`
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention configures the automatic purge of old deliveries and events.
+type Retention struct {
+	// OlderThan is the age after which deliveries and finished events are purged; 0 keeps everything.
+	OlderThan         Duration `yaml:"older_than"`
+	IncludeUnfinished bool     `yaml:"include_unfinished"`
+	Interval          Duration `yaml:"interval"`
+	Batch             int      `yaml:"batch"`
 }
 
 // Ingest configures POST /in/{token}.
@@ -94,6 +104,10 @@ func Default() Config {
 			MaxBackoff:   Duration{1 * time.Hour},
 			Lease:        Duration{2 * time.Minute},
 			PollInterval: Duration{1 * time.Second},
+		},
+		Retention: Retention{
+			Interval: Duration{time.Hour},
+			Batch:    500,
 		},
 		Session: Session{
 			IdleTimeout:     Duration{2 * time.Hour},

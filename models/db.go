@@ -32,6 +32,8 @@ type Options struct {
 	Synchronous string
 	// Key encrypts endpoint secrets at rest.
 	Key []byte
+	// RetiredKeys may still open secrets sealed before a key rotation.
+	RetiredKeys [][]byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -69,7 +71,7 @@ func Open(o Options) (*Store, error) {
 	sqlDB.SetMaxOpenConns(8)
 	sqlDB.SetMaxIdleConns(8)
 	sqlDB.SetConnMaxLifetime(0)
-	box, err := NewBox(o.Key)
+	box, err := NewBox(o.Key, o.RetiredKeys...)
 	if err != nil {
 		return nil, err
 	}

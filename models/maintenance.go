@@ -1,0 +1,111 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Backup writes a consistent copy of the database to path while the server keeps running. SQLite's
+// VACUUM INTO reads one snapshot of the WAL-mode database, so writers are not blocked while it runs.
+func (s *Store) Backup(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("store: backup: %s already exists; choose a new file", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := s.DB.Exec("VACUUM INTO ?", path).Error; err != nil {
+		return fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return os.Chmod(path, 0o600)
+}
+
+// RetentionPolicy says what a purge may delete.
+type RetentionPolicy struct {
+	// OlderThan: deliveries and events received before now minus this are purged.
+	OlderThan time.Duration
+	// IncludeUnfinished also purges events still pending, failed or dead (and their deliveries).
+	IncludeUnfinished bool
+	// Batch is how many rows one short transaction deletes, so ingest is never blocked for long.
+	Batch int
+}
+
+// PurgeResult counts what a purge removed.
+type PurgeResult struct {
+	Deliveries int64
+	Events     int64
+}
+
+// Purge deletes old deliveries and events in small batches. By default it never deletes an event
+// still pending, processing, failed or dead, nor any delivery of such an event; orders and their
+// history are kept (a transition keeps its event id even when the event is gone).
+func (s *Store) Purge(p RetentionPolicy) (PurgeResult, error) {
+	var res PurgeResult
+	if p.OlderThan <= 0 {
+		return res, errors.New("store: purge: retention must be a positive duration")
+	}
+	if p.Batch <= 0 {
+		p.Batch = 500
+	}
+	cutoff := s.Now().Add(-p.OlderThan)
+	keep := []Status{StatusPending, StatusProcessing, StatusFailed, StatusDead}
+	if p.IncludeUnfinished {
+		keep = []Status{StatusProcessing}
+	}
+	for {
+		var ids []uint
+		err := s.DB.Raw(`SELECT d.id FROM deliveries d LEFT JOIN events e ON e.id = d.event_id
+			WHERE d.received_at < ? AND (e.id IS NULL OR e.status NOT IN ?) ORDER BY d.id LIMIT ?`,
+			cutoff, keep, p.Batch).Scan(&ids).Error
+		if err != nil {
+			return res, fmt.Errorf("store: purge deliveries: %w", err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		if err := s.deleteDeliveries(ids); err != nil {
+			return res, err
+		}
+		res.Deliveries += int64(len(ids))
+	}
+	for {
+		var ids []uint
+		err := s.DB.Raw(`SELECT e.id FROM events e WHERE e.received_at < ? AND e.status NOT IN ?
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.id LIMIT ?`,
+			cutoff, keep, p.Batch).Scan(&ids).Error
+		if err != nil {
+			return res, fmt.Errorf("store: purge events: %w", err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		err = s.DB.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("DELETE FROM attempts WHERE event_id IN ?", ids).Error; err != nil {
+				return err
+			}
+			return tx.Exec("DELETE FROM events WHERE id IN ?", ids).Error
+		})
+		if err != nil {
+			return res, fmt.Errorf("store: purge events: %w", err)
+		}
+		res.Events += int64(len(ids))
+	}
+	return res, nil
+}
+
+// deleteDeliveries removes deliveries and their search entries in one short transaction.
+func (s *Store) deleteDeliveries(ids []uint) error {
+	err := s.DB.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM delivery_search WHERE rowid IN ?", ids).Error; err != nil {
+			return err
+		}
+		return tx.Exec("DELETE FROM deliveries WHERE id IN ?", ids).Error
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete deliveries: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package models_test
+
+import (
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"hooklog/models"
+	"hooklog/webhooks"
+)
+
+// clock is a settable test clock.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func openStore(t *testing.T, c *clock) *models.Store {
+	t.Helper()
+	key := make([]byte, 32)
+	s, err := models.Open(models.Options{DSN: filepath.Join(t.TempDir(), "h.db"), Key: key, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// ingestAt stores one accepted delivery with its event in the given status, received at c's time.
+func ingestAt(t *testing.T, s *models.Store, ing *models.Ingester, epID, merchantID uint, id string, status models.Status) models.Stored {
+	t.Helper()
+	now := s.Now()
+	ev := &models.Event{MerchantID: merchantID, EndpointID: epID, ExternalID: id, Provider: "generic", Type: "payment.completed",
+		Canonical: webhooks.PaymentSucceeded, Status: status, ReceivedAt: now}
+	d := models.Delivery{MerchantID: merchantID, EndpointID: epID, ReceivedAt: now, RemoteAddr: "127.0.0.1",
+		Headers: http.Header{"X-Signature": {"abc"}}, Body: []byte(`{"id":"` + id + `","note":"findme"}`), BodySize: 20, StatusCode: 200}
+	st, err := ing.Store(t.Context(), &models.Incoming{Delivery: d, Event: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestPurgeKeepsUnfinishedAndRecent(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := openStore(t, c)
+	m, _ := s.EnsureMerchant("Acme")
+	ep, _, err := s.CreateEndpoint(m.ID, models.EndpointInput{Name: "e", Provider: "generic"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := models.NewIngester(s, 16, nil)
+	defer ing.Close()
+	oldDone := ingestAt(t, s, ing, ep.ID, m.ID, "old-processed", models.StatusProcessed)
+	oldFailed := ingestAt(t, s, ing, ep.ID, m.ID, "old-failed", models.StatusFailed)
+	oldDead := ingestAt(t, s, ing, ep.ID, m.ID, "old-dead", models.StatusDead)
+	c.t = c.t.Add(100 * 24 * time.Hour)
+	recent := ingestAt(t, s, ing, ep.ID, m.ID, "recent", models.StatusProcessed)
+
+	res, err := s.Purge(models.RetentionPolicy{OlderThan: 90 * 24 * time.Hour, Batch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deliveries != 1 || res.Events != 1 {
+		t.Fatalf("purged %+v, want 1 delivery and 1 event", res)
+	}
+	if _, err := s.EventByID(oldDone.EventID); err == nil {
+		t.Error("old processed event survived")
+	}
+	for _, kept := range []models.Stored{oldFailed, oldDead, recent} {
+		if _, err := s.EventByID(kept.EventID); err != nil {
+			t.Errorf("event %d was purged: %v", kept.EventID, err)
+		}
+		if _, err := s.Delivery(m.ID, kept.DeliveryID); err != nil {
+			t.Errorf("delivery %d was purged: %v", kept.DeliveryID, err)
+		}
+	}
+	var indexed int64
+	s.DB.Raw("SELECT count(*) FROM delivery_search WHERE delivery_search MATCH 'findme'").Scan(&indexed)
+	if indexed != 3 {
+		t.Errorf("search index holds %d deliveries, want 3", indexed)
+	}
+
+	res, err = s.Purge(models.RetentionPolicy{OlderThan: 90 * 24 * time.Hour, IncludeUnfinished: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deliveries != 2 || res.Events != 2 {
+		t.Fatalf("purge with unfinished removed %+v, want 2 and 2", res)
+	}
+}
+
+func TestBackupIsAConsistentCopy(t *testing.T) {
+	c := &clock{t: time.Now().UTC()}
+	s := openStore(t, c)
+	m, _ := s.EnsureMerchant("Acme")
+	ep, secret, err := s.CreateEndpoint(m.ID, models.EndpointInput{Name: "e", Provider: "generic"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing := models.NewIngester(s, 16, nil)
+	defer ing.Close()
+	ingestAt(t, s, ing, ep.ID, m.ID, "evt-1", models.StatusPending)
+
+	path := filepath.Join(t.TempDir(), "backup.db")
+	if err := s.Backup(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Backup(path); err == nil {
+		t.Fatal("a second backup over an existing file should refuse")
+	}
+	copyStore, err := models.Open(models.Options{DSN: path, Key: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyStore.Close()
+	got, err := copyStore.ValidSecrets(ep.ID)
+	if err != nil || len(got) != 1 || got[0] != secret {
+		t.Fatalf("secrets in backup = %v, %v", got, err)
+	}
+	evs, _, err := copyStore.Events(models.EventFilter{MerchantID: m.ID})
+	if err != nil || len(evs) != 1 || evs[0].ExternalID != "evt-1" {
+		t.Fatalf("events in backup = %v, %v", evs, err)
+	}
+}
