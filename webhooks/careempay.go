@@ -82,6 +82,6 @@ func (careemPayProfile) Sample(typ string, sp SampleParams) ([]byte, error) {
 	}.MarshalJSON()
 }
 
-func (p careemPayProfile) SignatureHeader() string { return p.scheme.header }
+func (p careemPayProfile) SignatureHeader() string { return p.scheme.display }
 
 func (careemPayProfile) GenerateSecret() (string, bool) { return hexSecret(), true }

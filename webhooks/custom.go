@@ -66,7 +66,7 @@ func (p customProfile) Sample(typ string, sp SampleParams) ([]byte, error) {
 	return genericSampleAs(providerCustom, template, typ, sp, p.fields, genericStyle)
 }
 
-func (p customProfile) SignatureHeader() string { return p.scheme.header }
+func (p customProfile) SignatureHeader() string { return p.scheme.display }
 
 func (customProfile) GenerateSecret() (string, bool) { return hexSecret(), true }
 

@@ -31,7 +31,7 @@ func (genericProfile) Sample(typ string, sp SampleParams) ([]byte, error) {
 
 func (genericProfile) SampleTypes() []string { return genericSampleTypes() }
 
-func (p genericProfile) SignatureHeader() string { return p.scheme.header }
+func (p genericProfile) SignatureHeader() string { return p.scheme.display }
 
 func (genericProfile) GenerateSecret() (string, bool) { return hexSecret(), true }
 

@@ -23,7 +23,8 @@ const (
 // hmacScheme is the configurable scheme: one header carrying an HMAC of the raw body, keyed with the
 // secret string's bytes, optionally behind a fixed prefix such as "sha256=".
 type hmacScheme struct {
-	header   string // canonical MIME header key
+	header   string // canonical MIME header key, for lookups
+	display  string // the header name as configured, for messages
 	algo     string
 	hash     func() hash.Hash
 	size     int
@@ -45,7 +46,7 @@ func newHMACScheme(c HMACConfig) (hmacScheme, error) {
 	if !validHeaderName(s.header) {
 		return hmacScheme{}, fmt.Errorf("%w: %q is not a valid header name", ErrInvalidSettings, snippet(s.header))
 	}
-	s.header = http.CanonicalHeaderKey(s.header)
+	s.header, s.display = http.CanonicalHeaderKey(s.header), s.header
 	if strings.ContainsFunc(s.prefix, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return hmacScheme{}, fmt.Errorf("%w: prefix %q has a control character", ErrInvalidSettings, snippet(s.prefix))
 	}
@@ -108,9 +109,9 @@ func (s hmacScheme) verify(h http.Header, body []byte, secrets []string) error {
 	}
 	if len(sigs) == 0 {
 		if firstBad != nil {
-			return fmt.Errorf("%w: %s: %v", ErrMalformedHeader, s.header, firstBad)
+			return fmt.Errorf("%w: %s: %v", ErrMalformedHeader, s.display, firstBad)
 		}
-		return fmt.Errorf("%w: %s is missing", ErrNoSignature, s.header)
+		return fmt.Errorf("%w: %s is missing", ErrNoSignature, s.display)
 	}
 	for _, k := range keys {
 		want := s.mac([]byte(k), body)

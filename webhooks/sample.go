@@ -42,20 +42,17 @@ func (o object) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// set stores v at a dotted path, creating the objects on the way; nested objects are *object.
+// set stores v at a dotted path, creating the objects on the way; nested objects are *object. Each
+// place takes one value: two fields mapped to the same place are an error, not a silent overwrite.
 func (o *object) set(path string, v any) error {
 	key, rest, nested := strings.Cut(path, ".")
 	for i := range *o {
 		if (*o)[i].key != key {
 			continue
 		}
-		if !nested {
-			(*o)[i].value = v
-			return nil
-		}
 		child, ok := (*o)[i].value.(*object)
-		if !ok {
-			return fmt.Errorf("path %q runs through %q, which holds a value, not an object", path, key)
+		if !nested || !ok {
+			return fmt.Errorf("two fields are mapped to %q", key)
 		}
 		return child.set(rest, v)
 	}

@@ -95,6 +95,6 @@ func (shadhinPayProfile) Sample(typ string, sp SampleParams) ([]byte, error) {
 	return object{{"event", typ}, {"data", data}}.MarshalJSON()
 }
 
-func (shadhinPayProfile) SignatureHeader() string { return shadhinPayHeader }
+func (p shadhinPayProfile) SignatureHeader() string { return p.scheme.display }
 
 func (shadhinPayProfile) GenerateSecret() (string, bool) { return hexSecret(), true }

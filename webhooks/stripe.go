@@ -33,8 +33,8 @@ type stripeSignature struct {
 // a v1 that is not 64 hex digits is skipped, but a header whose every v1 is broken is malformed.
 func parseStripeHeader(v string) (stripeSignature, error) {
 	var sh stripeSignature
-	haveT, badV1 := false, ""
-	sawBadV1 := false
+	var haveT bool
+	var badV1 []string // v1 values that are not 64 hex digits
 	for item := range strings.SplitSeq(v, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -58,9 +58,7 @@ func parseStripeHeader(v string) (stripeSignature, error) {
 		case "v1":
 			sig, err := hex.DecodeString(val)
 			if err != nil || len(sig) != sha256.Size {
-				if !sawBadV1 {
-					badV1, sawBadV1 = val, true
-				}
+				badV1 = append(badV1, val)
 				continue
 			}
 			sh.v1 = append(sh.v1, sig)
@@ -69,8 +67,8 @@ func parseStripeHeader(v string) (stripeSignature, error) {
 	if !haveT {
 		return stripeSignature{}, fmt.Errorf("%w: %s has no t= timestamp", ErrMalformedHeader, stripeHeader)
 	}
-	if len(sh.v1) == 0 && sawBadV1 {
-		return stripeSignature{}, fmt.Errorf("%w: %s v1 %q is not 64 hex digits", ErrMalformedHeader, stripeHeader, snippet(badV1))
+	if len(sh.v1) == 0 && len(badV1) > 0 {
+		return stripeSignature{}, fmt.Errorf("%w: %s v1 %q is not 64 hex digits", ErrMalformedHeader, stripeHeader, snippet(badV1[0]))
 	}
 	return sh, nil
 }

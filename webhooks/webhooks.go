@@ -1,6 +1,17 @@
 // Package webhooks holds the payment providers hooklog receives: their signature schemes (verify and
 // sign), the normalisation of their payloads into one canonical event, realistic sample payloads and
 // secret generation. It is pure: bytes in, a result out, with no web framework and no database.
+//
+// Event ids, the dedup keys, per provider:
+//
+//	stripe      the event's "id" (evt_...)
+//	standard    the webhook-id header (svix-id as a fallback), else the generic rules
+//	generic     "id", "event_id", the webhook-id header
+//	custom      Fields.ID, then as generic
+//	careempay   "id", else type + ":" + transaction_id
+//	shadhinpay  event + "_" + data.payment_id, as ShadhinPay documents
+//
+// Whatever a payload lacks, the id falls back to "sha256:" + the hex SHA-256 of the exact body.
 package webhooks
 
 import (
