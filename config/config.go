@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -48,6 +49,10 @@ type Ingest struct {
 	Tolerance    Duration `yaml:"tolerance"`
 	MaxBatch     int      `yaml:"max_batch"`
 	ReadTimeout  Duration `yaml:"read_timeout"`
+	// RateLimit is the requests a second each endpoint may send on average; 0 means no limit.
+	RateLimit float64 `yaml:"rate_limit"`
+	// RateBurst is how many requests an endpoint may send at once; 0 means twice RateLimit.
+	RateBurst int `yaml:"rate_burst"`
 }
 
 // Worker configures event processing.
@@ -185,12 +190,21 @@ func (c *Config) fill() {
 	if c.Database == "" {
 		c.Database = strings.TrimRight(c.DataDir, "/") + "/hooklog.db"
 	}
+	if c.Ingest.RateLimit > 0 && c.Ingest.RateBurst == 0 {
+		c.Ingest.RateBurst = max(1, int(math.Ceil(2*c.Ingest.RateLimit)))
+	}
 }
 
 func (c *Config) validate() error {
 	var problems []string
 	if c.Ingest.MaxBodyBytes <= 0 {
 		problems = append(problems, "ingest.max_body_bytes must be positive")
+	}
+	if c.Ingest.RateLimit < 0 || math.IsNaN(c.Ingest.RateLimit) || math.IsInf(c.Ingest.RateLimit, 0) {
+		problems = append(problems, "ingest.rate_limit must be 0 (no limit) or a positive number of requests a second")
+	}
+	if c.Ingest.RateBurst < 0 {
+		problems = append(problems, "ingest.rate_burst must be 0 (twice rate_limit) or positive")
 	}
 	if c.Worker.Concurrency < 1 {
 		problems = append(problems, "worker.concurrency must be at least 1")

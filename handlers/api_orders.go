@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,7 +26,14 @@ type OrderJSON struct {
 
 // GetOrder handles GET /api/v1/orders/{reference}.
 func (h *API) GetOrder(c echo.Context) error {
-	o, err := h.Store.OrderByReference(principal(c).MerchantID, c.Param("reference"))
+	ref := c.Param("reference")
+	// Echo leaves a path parameter escaped when the path needed escaping (a reference like "a/b").
+	if c.Request().URL.RawPath != "" {
+		if u, err := url.PathUnescape(ref); err == nil {
+			ref = u
+		}
+	}
+	o, err := h.Store.OrderByReference(principal(c).MerchantID, ref)
 	if err != nil {
 		return notFoundOr(err, "order")
 	}

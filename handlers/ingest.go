@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -32,6 +34,8 @@ type Ingest struct {
 	MaxBodyBytes int64
 	Tolerance    time.Duration
 	Log          *slog.Logger
+	// Limit caps each endpoint's request rate; nil means no limit.
+	Limit *RateLimiter
 }
 
 // ingestReply is the JSON body of every ingest answer.
@@ -52,6 +56,7 @@ func (h *Ingest) Receive(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("ingest: endpoint: %w", err)
 	}
+	allowed, wait := h.Limit.Allow(ep.ID)
 	now := h.Store.Now()
 	d := models.Delivery{
 		MerchantID: ep.MerchantID,
@@ -61,18 +66,23 @@ func (h *Ingest) Receive(c echo.Context) error {
 		Headers:    receivedHeaders(req),
 	}
 
-	body, tooLarge, err := readLimited(req, h.MaxBodyBytes)
+	body, read, tooLarge, err := readLimited(req, h.MaxBodyBytes)
 	switch {
 	case tooLarge:
-		d.BodySize = max(req.ContentLength, int64(len(body)))
+		// Without a Content-Length the true size is unknown; what was read shows it passed the limit.
+		d.BodySize = max(req.ContentLength, read)
 		return h.reject(c, &d, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("body larger than the %d-byte limit", h.MaxBodyBytes))
 	case err != nil:
 		d.Body, d.BodySize = body, int64(len(body))
-		return h.reject(c, &d, http.StatusBadRequest, "body could not be read: "+err.Error())
+		return h.reject(c, &d, http.StatusBadRequest, readFailure(err))
 	}
 	d.Body, d.BodySize = body, int64(len(body))
 
+	if !allowed {
+		c.Response().Header().Set("Retry-After", retryAfter(wait))
+		return h.reject(c, &d, http.StatusTooManyRequests, h.Limit.Reason())
+	}
 	if !ep.Enabled {
 		return h.reject(c, &d, http.StatusGone, "endpoint is disabled")
 	}
@@ -87,6 +97,11 @@ func (h *Ingest) Receive(c echo.Context) error {
 	secrets, err := h.Store.ValidSecrets(ep.ID)
 	if err != nil {
 		return fmt.Errorf("ingest: secrets of endpoint %d: %w", ep.ID, err)
+	}
+	if len(secrets) == 0 {
+		// Every endpoint is created with a secret, so none valid means they have all expired.
+		return h.reject(c, &d, http.StatusUnauthorized,
+			webhooks.ErrNoSecrets.Error()+": every secret of this endpoint has expired; rotate in a new one on the endpoint's page")
 	}
 	if err := profile.Verify(req.Header, body, secrets, now); err != nil {
 		code := http.StatusUnauthorized
@@ -121,7 +136,9 @@ func (h *Ingest) Receive(c echo.Context) error {
 // reject stores a rejected delivery with its reason, then answers with code.
 func (h *Ingest) reject(c echo.Context, d *models.Delivery, code int, reason string) error {
 	d.Outcome, d.Reason, d.StatusCode = models.OutcomeRejected, reason, code
-	stored, err := h.Ingester.Store(c.Request().Context(), &models.Incoming{Delivery: *d})
+	// Recorded even when the sender is gone: net/http cancels the request's context on a failed read
+	// (a slow or cut-off body), which is exactly when the record matters.
+	stored, err := h.Ingester.Store(context.WithoutCancel(c.Request().Context()), &models.Incoming{Delivery: *d})
 	if err != nil {
 		h.Log.Error("ingest: rejected delivery not stored", "endpoint", d.EndpointID, "reason", reason, "err", err)
 	}
@@ -132,17 +149,31 @@ func (h *Ingest) reject(c echo.Context, d *models.Delivery, code int, reason str
 	return c.JSON(code, ingestReply{Outcome: models.OutcomeRejected, DeliveryID: stored.DeliveryID, Error: reason})
 }
 
-// readLimited reads at most limit bytes of the body. tooLarge is true when the body (or its declared
-// Content-Length) is over the limit, whether or not Content-Length was sent.
-func readLimited(req *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
+// readLimited reads at most limit+1 bytes of the body and says how many it read. tooLarge is true
+// when the body (or its declared Content-Length) is over the limit, whether or not Content-Length was
+// sent; the body is then dropped.
+func readLimited(req *http.Request, limit int64) (body []byte, read int64, tooLarge bool, err error) {
 	if req.ContentLength > limit {
-		return nil, true, nil
+		return nil, 0, true, nil
 	}
 	body, err = io.ReadAll(io.LimitReader(req.Body, limit+1))
-	if int64(len(body)) > limit {
-		return nil, true, nil
+	read = int64(len(body))
+	if read > limit {
+		return nil, read, true, nil
 	}
-	return body, false, err
+	return body, read, false, err
+}
+
+// readFailure says why a body could not be read in words an operator understands; the raw error
+// names sockets and addresses.
+func readFailure(err error) string {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "body could not be read: the sender took longer than the server's read timeout"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "body could not be read: the connection closed before the whole body arrived"
+	}
+	return "body could not be read: " + err.Error()
 }
 
 // receivedHeaders copies the request headers, adding Host, which net/http moves out of Header.

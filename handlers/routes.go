@@ -15,10 +15,20 @@ type Routes struct {
 	Health   *Health
 	Sessions *Sessions
 	// operations pages: begin
+	Overview   *Overview
+	Deliveries *Deliveries
+	Events     *Events
+	ReplayJobs *ReplayJobs
 	// operations pages: end
 	// admin pages: begin
+	Endpoints *Endpoints
+	Users     *Users
+	Tokens    *Tokens
+	AuditLog  *AuditLog
 	// admin pages: end
 	// records pages: begin
+	Orders *Orders
+	Search *Search
 	// records pages: end
 }
 
@@ -52,10 +62,49 @@ func Register(e *echo.Echo, r Routes) {
 	admin := requireRole(models.RoleAdmin)
 	_, _ = operate, admin
 	// operations routes: begin
+	dash.GET("/", r.Overview.Show)
+	dash.GET("/deliveries", r.Deliveries.List)
+	dash.GET("/deliveries.csv", r.Deliveries.Export)
+	dash.GET("/deliveries/:id", r.Deliveries.Show)
+	dash.GET("/events/:id", r.Events.Show)
+	dash.GET("/events/:id/raw", r.Events.Raw)
+	dash.GET("/events/:id/evidence.json", r.Events.Evidence)
+	dash.POST("/events/:id/replay", r.Events.Replay, operate)
+	dash.POST("/events/:id/mark", r.Events.Mark, operate)
+	dash.GET("/replay-jobs", r.ReplayJobs.List)
+	dash.POST("/replay-jobs/preview", r.ReplayJobs.Preview, operate)
+	dash.POST("/replay-jobs", r.ReplayJobs.Create, operate)
+	dash.GET("/replay-jobs/:id", r.ReplayJobs.Show)
+	dash.POST("/replay-jobs/:id/cancel", r.ReplayJobs.Cancel, operate)
 	// operations routes: end
 	// admin routes: begin
+	dash.GET("/endpoints", r.Endpoints.List, admin)
+	dash.GET("/endpoints/new", r.Endpoints.New, admin)
+	dash.POST("/endpoints", r.Endpoints.Create, admin)
+	dash.GET("/endpoints/:id", r.Endpoints.Show, admin)
+	dash.POST("/endpoints/:id", r.Endpoints.Update, admin)
+	dash.POST("/endpoints/:id/secrets/:sid/reveal", r.Endpoints.Reveal, admin)
+	dash.POST("/endpoints/:id/rotate", r.Endpoints.Rotate, admin)
+	dash.POST("/endpoints/:id/enable", r.Endpoints.Enable, admin)
+	dash.POST("/endpoints/:id/disable", r.Endpoints.Disable, admin)
+	dash.POST("/endpoints/:id/test", r.Endpoints.Test, admin)
+	dash.GET("/endpoints/:id/deliveries", r.Endpoints.Deliveries, admin)
+	dash.GET("/users", r.Users.List, admin)
+	dash.POST("/users", r.Users.Create, admin)
+	dash.POST("/users/:id/role", r.Users.SetRole, admin)
+	dash.POST("/users/:id/deactivate", r.Users.Deactivate, admin)
+	dash.POST("/users/:id/activate", r.Users.Activate, admin)
+	dash.GET("/tokens", r.Tokens.List, admin)
+	dash.POST("/tokens", r.Tokens.Create, admin)
+	dash.POST("/tokens/:id/revoke", r.Tokens.Revoke, admin)
+	dash.GET("/audit", r.AuditLog.List, admin)
 	// admin routes: end
 	// records routes: begin
+	dash.GET("/orders", r.Orders.List)
+	dash.GET("/orders/:reference", r.Orders.Show)
+	dash.GET("/orders/:reference/evidence.json", r.Orders.Evidence)
+	dash.GET("/search", r.Search.Page)
+	dash.GET("/search.csv", r.Search.CSV)
 	// records routes: end
 	_ = dash
 }

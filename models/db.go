@@ -118,9 +118,16 @@ func (s *Store) migrate() error {
 		&OrderTransition{},
 		&AuditEntry{},
 		&LoginFailure{},
+		&ReplayJob{}, &ReplayJobEvent{},
 	)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := s.migrateStatsIndexes(); err != nil {
+		return err
+	}
+	if err := s.migrateOrderIndexes(); err != nil {
+		return err
 	}
 	return s.migrateSearch()
 }

@@ -108,6 +108,8 @@ func (ing *Ingester) run() {
 			}
 		}
 		ing.commit(batch)
+		// The reused array would otherwise keep the last batch's request bodies alive until overwritten.
+		clear(batch)
 	}
 }
 

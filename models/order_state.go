@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"math"
 
 	"hooklog/webhooks"
 )
@@ -132,13 +133,14 @@ func Apply(o OrderState, e Effect) (OrderState, string) {
 
 	case webhooks.RefundCompleted:
 		n.Exists = true
+		refund := refundAmount(e.Amount)
 		switch {
 		case !e.HasAmount:
 			n.FullRefund = true
 		case e.Cumulative:
-			n.RefundedAmount = max(o.RefundedAmount, e.Amount)
+			n.RefundedAmount = max(o.RefundedAmount, refund)
 		default:
-			n.RefundedAmount = o.RefundedAmount + e.Amount
+			n.RefundedAmount = addCapped(o.RefundedAmount, refund)
 		}
 		n.Status = refundedStatus(n)
 		if !o.Paid {
@@ -150,6 +152,26 @@ func Apply(o OrderState, e Effect) (OrderState, string) {
 		return n, "refunded in full"
 	}
 	return n, "no change: event does not affect orders"
+}
+
+// refundAmount is the money a refund event gives back. Some gateways write refunds as negative
+// amounts, so the sign is dropped; a refunded total must never go below zero.
+func refundAmount(amount int64) int64 {
+	switch {
+	case amount == math.MinInt64:
+		return math.MaxInt64
+	case amount < 0:
+		return -amount
+	}
+	return amount
+}
+
+// addCapped adds two non-negative amounts, stopping at the largest int64 instead of wrapping around.
+func addCapped(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // refundedStatus decides between refunded and partially refunded once a refund has completed.

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,8 @@ type App struct {
 	Key      []byte
 	stopWork context.CancelFunc
 	workDone chan struct{}
+	// offset is how far Advance has moved the store's clock ahead of the real time.
+	offset atomic.Int64
 }
 
 // Option adjusts the configuration before the server starts.
@@ -61,15 +64,16 @@ func New(t testing.TB, opts ...Option) *App {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	store, err := models.Open(models.Options{DSN: cfg.Database, Key: key})
+	a := &App{t: t, Config: cfg, Key: key, workDone: make(chan struct{})}
+	store, err := models.Open(models.Options{DSN: cfg.Database, Key: key, Now: a.now})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
+	a.Store = store
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("HOOKLOG_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	a := &App{t: t, Config: cfg, Store: store, Key: key, workDone: make(chan struct{})}
 	a.Worker = worker.New(store, cfg.Worker, log)
 	a.Ingester = models.NewIngester(store, cfg.Ingest.MaxBatch, a.Worker.Wake)
 	a.Server = httptest.NewUnstartedServer(nil)
@@ -88,6 +92,13 @@ func New(t testing.TB, opts ...Option) *App {
 	t.Cleanup(a.Close)
 	return a
 }
+
+// now is the store's clock: the real time, moved ahead by Advance.
+func (a *App) now() time.Time { return time.Now().Add(time.Duration(a.offset.Load())) }
+
+// Advance moves the store's clock (what ingest, the workers and the queries call now) ahead by d,
+// so tests can let a grace period or a retry delay pass without waiting.
+func (a *App) Advance(d time.Duration) { a.offset.Add(int64(d)) }
 
 // Close stops the server, the ingester and the workers, and closes the database.
 func (a *App) Close() {

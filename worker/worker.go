@@ -63,6 +63,11 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.jobLoop(ctx)
+	}()
 	w.claimLoop(ctx, jobs)
 	close(jobs)
 	wg.Wait()

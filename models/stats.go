@@ -1,0 +1,289 @@
+package models
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// migrateStatsIndexes adds the composite indexes the overview and the operations pages rely on, so
+// that their counts stay index range scans with millions of deliveries.
+func (s *Store) migrateStatsIndexes() error {
+	for _, stmt := range []string{
+		// Window counts and hourly buckets: a covering range scan over one merchant's recent deliveries.
+		`CREATE INDEX IF NOT EXISTS idx_deliveries_merchant_received ON deliveries(merchant_id, received_at, outcome, endpoint_id)`,
+		// Latest rejected deliveries, newest first.
+		`CREATE INDEX IF NOT EXISTS idx_deliveries_merchant_outcome ON deliveries(merchant_id, outcome, received_at)`,
+		// Failed and dead events in a window, the backlog counts, and bulk replay selection.
+		`CREATE INDEX IF NOT EXISTS idx_events_merchant_status ON events(merchant_id, status, received_at)`,
+		// Each endpoint's last delivery.
+		`CREATE INDEX IF NOT EXISTS idx_deliveries_endpoint_received ON deliveries(endpoint_id, received_at)`,
+	} {
+		if err := s.DB.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("store: create stats index: %w", err)
+		}
+	}
+	return nil
+}
+
+// WindowStats counts what happened to a merchant's webhooks since a point in time.
+type WindowStats struct {
+	Deliveries int64
+	// Rejected deliveries failed verification, were too large, or hit a disabled endpoint.
+	Rejected int64
+	// FailedEvents are events received in the window that are failed or dead now.
+	FailedEvents int64
+}
+
+// Failures is rejected deliveries plus failed and dead events.
+func (w WindowStats) Failures() int64 { return w.Rejected + w.FailedEvents }
+
+// FailureRate is Failures over Deliveries, between 0 and 1; 0 when nothing was delivered.
+func (w WindowStats) FailureRate() float64 {
+	if w.Deliveries == 0 {
+		return 0
+	}
+	return float64(w.Failures()) / float64(w.Deliveries)
+}
+
+// WindowStats counts a merchant's deliveries, rejections and failed events received since since.
+func (s *Store) WindowStats(merchantID uint, since time.Time) (WindowStats, error) {
+	var rows []struct {
+		Outcome Outcome
+		N       int64
+	}
+	err := s.DB.Raw(`SELECT outcome, COUNT(*) AS n FROM deliveries
+		WHERE merchant_id = ? AND received_at >= ? GROUP BY outcome`, merchantID, since).Scan(&rows).Error
+	if err != nil {
+		return WindowStats{}, fmt.Errorf("store: count deliveries: %w", err)
+	}
+	var w WindowStats
+	for _, r := range rows {
+		w.Deliveries += r.N
+		if r.Outcome == OutcomeRejected {
+			w.Rejected += r.N
+		}
+	}
+	err = s.DB.Model(&Event{}).Where("merchant_id = ? AND status IN ? AND received_at >= ?",
+		merchantID, []Status{StatusFailed, StatusDead}, since).Count(&w.FailedEvents).Error
+	if err != nil {
+		return WindowStats{}, fmt.Errorf("store: count failed events: %w", err)
+	}
+	return w, nil
+}
+
+// HourBucket is one hour of deliveries by outcome.
+type HourBucket struct {
+	// Hour is the start of the hour, in UTC.
+	Hour      time.Time
+	Accepted  int64
+	Duplicate int64
+	Rejected  int64
+}
+
+// Total is every delivery of the hour.
+func (b HourBucket) Total() int64 { return b.Accepted + b.Duplicate + b.Rejected }
+
+// hourLayout is how SQLite's strftime names an hour below, and how it is parsed back.
+const hourLayout = "2006-01-02 15:00:00"
+
+// HourlyDeliveries counts a merchant's deliveries per hour and outcome for the hours hours up to and
+// including the current one, oldest first; hours without deliveries are present with zero counts.
+// The database does the bucketing over a range of the (merchant_id, received_at) index.
+func (s *Store) HourlyDeliveries(merchantID uint, hours int) ([]HourBucket, error) {
+	end := s.Now().Truncate(time.Hour)
+	start := end.Add(-time.Duration(hours-1) * time.Hour)
+	var rows []struct {
+		Hour    string
+		Outcome Outcome
+		N       int64
+	}
+	err := s.DB.Raw(`SELECT strftime('%Y-%m-%d %H:00:00', received_at) AS hour, outcome, COUNT(*) AS n
+		FROM deliveries WHERE merchant_id = ? AND received_at >= ?
+		GROUP BY hour, outcome`, merchantID, start).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: deliveries per hour: %w", err)
+	}
+	buckets := make([]HourBucket, hours)
+	for i := range buckets {
+		buckets[i].Hour = start.Add(time.Duration(i) * time.Hour)
+	}
+	for _, r := range rows {
+		h, err := time.Parse(hourLayout, r.Hour)
+		if err != nil {
+			return nil, fmt.Errorf("store: deliveries per hour: bucket %q: %w", r.Hour, err)
+		}
+		i := int(h.Sub(start) / time.Hour)
+		if i < 0 || i >= hours {
+			continue // a delivery stamped in the future lands outside the chart
+		}
+		switch r.Outcome {
+		case OutcomeAccepted:
+			buckets[i].Accepted += r.N
+		case OutcomeDuplicate:
+			buckets[i].Duplicate += r.N
+		case OutcomeRejected:
+			buckets[i].Rejected += r.N
+		}
+	}
+	return buckets, nil
+}
+
+// EndpointHealth is how one endpoint has been doing.
+type EndpointHealth struct {
+	Endpoint     Endpoint
+	LastDelivery time.Time // zero when it never received anything
+	Deliveries   int64     // in the window
+	Rejected     int64     // in the window
+}
+
+// ErrorRate is rejected over delivered in the window, between 0 and 1.
+func (h EndpointHealth) ErrorRate() float64 {
+	if h.Deliveries == 0 {
+		return 0
+	}
+	return float64(h.Rejected) / float64(h.Deliveries)
+}
+
+// EndpointsHealth reports every endpoint of a merchant with its last delivery ever and its deliveries
+// and rejections since since, in endpoint name order.
+func (s *Store) EndpointsHealth(merchantID uint, since time.Time) ([]EndpointHealth, error) {
+	eps, err := s.Endpoints(merchantID)
+	if err != nil {
+		return nil, err
+	}
+	var counts []struct {
+		EndpointID uint
+		N          int64
+		Rejected   int64
+	}
+	err = s.DB.Raw(`SELECT endpoint_id, COUNT(*) AS n, SUM(outcome = ?) AS rejected FROM deliveries
+		WHERE merchant_id = ? AND received_at >= ? GROUP BY endpoint_id`, OutcomeRejected, merchantID, since).Scan(&counts).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: endpoint health: %w", err)
+	}
+	out := make([]EndpointHealth, len(eps))
+	index := make(map[uint]int, len(eps))
+	for i, e := range eps {
+		out[i].Endpoint = e
+		index[e.ID] = i
+		// One indexed lookup per endpoint: a merchant has a handful of endpoints, not thousands.
+		var last struct{ ReceivedAt time.Time }
+		res := s.DB.Raw(`SELECT received_at FROM deliveries WHERE endpoint_id = ? ORDER BY received_at DESC LIMIT 1`, e.ID).Scan(&last)
+		if res.Error != nil {
+			return nil, fmt.Errorf("store: last delivery of endpoint %d: %w", e.ID, res.Error)
+		}
+		out[i].LastDelivery = last.ReceivedAt
+	}
+	for _, c := range counts {
+		if i, ok := index[c.EndpointID]; ok {
+			out[i].Deliveries, out[i].Rejected = c.N, c.Rejected
+		}
+	}
+	return out, nil
+}
+
+// Failure is a recent problem: a rejected delivery or a failed or dead event.
+type Failure struct {
+	// DeliveryID is set for a rejected delivery, EventID for a failed or dead event.
+	DeliveryID uint
+	EventID    uint
+	At         time.Time
+	EndpointID uint
+	Type       string
+	// Status is "rejected" for a delivery, else the event's status.
+	Status string
+	Reason string
+}
+
+// LatestFailures returns a merchant's n most recent rejected deliveries and failed or dead events,
+// newest first.
+func (s *Store) LatestFailures(merchantID uint, n int) ([]Failure, error) {
+	var ds []Delivery
+	err := s.DB.Select("id", "received_at", "endpoint_id", "event_type", "reason").
+		Where("merchant_id = ? AND outcome = ?", merchantID, OutcomeRejected).Order("received_at DESC").Limit(n).Find(&ds).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: latest rejected deliveries: %w", err)
+	}
+	// One query per status, so each reads its index range newest first and stops after n rows.
+	var evs []Event
+	for _, st := range []Status{StatusFailed, StatusDead} {
+		var some []Event
+		err = s.DB.Select("id", "received_at", "endpoint_id", "type", "status", "last_error").
+			Where("merchant_id = ? AND status = ?", merchantID, st).Order("received_at DESC").Limit(n).Find(&some).Error
+		if err != nil {
+			return nil, fmt.Errorf("store: latest %s events: %w", st, err)
+		}
+		evs = append(evs, some...)
+	}
+	slices.SortStableFunc(evs, func(a, b Event) int { return b.ReceivedAt.Compare(a.ReceivedAt) })
+	out := make([]Failure, 0, len(ds)+len(evs))
+	i, j := 0, 0
+	for len(out) < n && (i < len(ds) || j < len(evs)) {
+		if j >= len(evs) || (i < len(ds) && !ds[i].ReceivedAt.Before(evs[j].ReceivedAt)) {
+			d := ds[i]
+			out = append(out, Failure{DeliveryID: d.ID, At: d.ReceivedAt, EndpointID: d.EndpointID, Type: d.EventType,
+				Status: string(OutcomeRejected), Reason: d.Reason})
+			i++
+			continue
+		}
+		e := evs[j]
+		out = append(out, Failure{EventID: e.ID, At: e.ReceivedAt, EndpointID: e.EndpointID, Type: e.Type,
+			Status: string(e.Status), Reason: e.LastError})
+		j++
+	}
+	return out, nil
+}
+
+// Backlog counts a merchant's events still to be worked on.
+type Backlog struct {
+	Pending int64
+	// Failed are failed events; Retrying of them have an automatic retry scheduled, the others wait
+	// for a replay.
+	Failed   int64
+	Retrying int64
+	// Dead failed too many times.
+	Dead int64
+}
+
+// Waiting is what the workers will still run on their own: pending events and scheduled retries.
+func (b Backlog) Waiting() int64 { return b.Pending + b.Retrying }
+
+// Backlog counts a merchant's pending, failed and dead events.
+func (s *Store) Backlog(merchantID uint) (Backlog, error) {
+	var rows []struct {
+		Status    Status
+		Scheduled bool
+		N         int64
+	}
+	err := s.DB.Raw(`SELECT status, next_attempt_at IS NOT NULL AS scheduled, COUNT(*) AS n FROM events
+		WHERE merchant_id = ? AND status IN (?, ?, ?) GROUP BY status, scheduled`,
+		merchantID, StatusPending, StatusFailed, StatusDead).Scan(&rows).Error
+	if err != nil {
+		return Backlog{}, fmt.Errorf("store: backlog: %w", err)
+	}
+	var b Backlog
+	for _, r := range rows {
+		switch r.Status {
+		case StatusPending:
+			b.Pending += r.N
+		case StatusFailed:
+			b.Failed += r.N
+			if r.Scheduled {
+				b.Retrying += r.N
+			}
+		case StatusDead:
+			b.Dead += r.N
+		}
+	}
+	return b, nil
+}
+
+// HasDeliveries reports whether a merchant ever received anything.
+func (s *Store) HasDeliveries(merchantID uint) (bool, error) {
+	var ids []uint
+	if err := s.DB.Model(&Delivery{}).Where("merchant_id = ?", merchantID).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return false, fmt.Errorf("store: any deliveries: %w", err)
+	}
+	return len(ids) > 0, nil
+}
