@@ -2,13 +2,16 @@
 package models
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -26,10 +29,12 @@ type Store struct {
 
 // Options configure Open.
 type Options struct {
-	// DSN is a SQLite file path (or "file:..." URI).
+	// DSN is a SQLite file path (or "file:..." URI), or a PostgreSQL DSN (see IsPostgresDSN).
 	DSN string
 	// Synchronous is SQLite's synchronous pragma: NORMAL survives a process crash, FULL a power loss.
 	Synchronous string
+	// MaxConns caps the PostgreSQL connection pool; 0 means 20. SQLite ignores it.
+	MaxConns int
 	// Key encrypts endpoint secrets at rest.
 	Key []byte
 	// RetiredKeys may still open secrets sealed before a key rotation.
@@ -40,6 +45,49 @@ type Options struct {
 
 // Open opens (creating if needed) the database and migrates it.
 func Open(o Options) (*Store, error) {
+	var (
+		db  *gorm.DB
+		err error
+	)
+	if IsPostgresDSN(o.DSN) {
+		db, err = openPostgres(o)
+	} else {
+		db, err = openSQLite(o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	box, err := NewBox(o.Key, o.RetiredKeys...)
+	if err != nil {
+		return nil, err
+	}
+	now := o.Now
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	if isPostgres(db) {
+		// PostgreSQL keeps microseconds: a time the store hands out is then exactly the time it stores.
+		clock := now
+		now = func() time.Time { return clock().Truncate(time.Microsecond) }
+	}
+	s := &Store{DB: db, box: box, now: now}
+	if err := s.migrate(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+}
+
+func openSQLite(o Options) (*gorm.DB, error) {
 	if o.Synchronous == "" {
 		o.Synchronous = "NORMAL"
 	}
@@ -54,12 +102,7 @@ func Open(o Options) (*Store, error) {
 	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=" + o.Synchronous +
 		"&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate&_cache_size=-20000"
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
-		TranslateError:         true,
-		SkipDefaultTransaction: true,
-		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
-	})
+	db, err := gorm.Open(sqlite.Open(dsn), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -71,19 +114,46 @@ func Open(o Options) (*Store, error) {
 	sqlDB.SetMaxOpenConns(8)
 	sqlDB.SetMaxIdleConns(8)
 	sqlDB.SetConnMaxLifetime(0)
-	box, err := NewBox(o.Key, o.RetiredKeys...)
+	return db, nil
+}
+
+func openPostgres(o Options) (*gorm.DB, error) {
+	cfg := gormConfig()
+	cfg.NowFunc = func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	db, err := gorm.Open(postgres.Open(o.DSN), cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: open PostgreSQL %s: %w", RedactDSN(o.DSN), err)
 	}
-	now := o.Now
-	if now == nil {
-		now = func() time.Time { return time.Now().UTC() }
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Store{DB: db, box: box, now: now}
-	if err := s.migrate(); err != nil {
-		return nil, err
+	conns := o.MaxConns
+	if conns <= 0 {
+		conns = 20
 	}
-	return s, nil
+	// Each instance holds at most conns connections; idle ones are closed after a while so that a
+	// quiet instance does not keep its share of the server's max_connections.
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(time.Hour)
+	return db, nil
+}
+
+// RedactDSN is a configured database with the password of a PostgreSQL DSN hidden, for messages
+// and logs.
+func RedactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Redacted()
+	}
+	fields := strings.Fields(dsn)
+	for i, f := range fields {
+		if strings.HasPrefix(f, "password=") {
+			fields[i] = "password=xxxxx"
+		}
+	}
+	return strings.Join(fields, " ")
 }
 
 // Close closes the database.
@@ -104,7 +174,37 @@ func (s *Store) Ping() error {
 	return s.DB.Raw("SELECT 1").Scan(&one).Error
 }
 
+// migrateLockID is the PostgreSQL advisory lock that migrations hold, so that instances starting
+// together migrate one after the other instead of racing to create the same tables.
+const migrateLockID = 0x686f6f6b6c6f67 // "hooklog"
+
 func (s *Store) migrate() error {
+	if !s.Postgres() {
+		return s.migrateTables()
+	}
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	// An advisory lock belongs to a session, so it is taken and released on one dedicated connection
+	// while the migration itself runs on the pool.
+	ctx := context.Background()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrateLockID); err != nil {
+		return fmt.Errorf("store: migrate: lock: %w", err)
+	}
+	err = s.migrateTables()
+	if _, uerr := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", migrateLockID); uerr != nil && err == nil {
+		err = fmt.Errorf("store: migrate: unlock: %w", uerr)
+	}
+	return err
+}
+
+func (s *Store) migrateTables() error {
 	err := s.DB.AutoMigrate(
 		&Merchant{},
 		&User{},

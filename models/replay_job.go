@@ -260,9 +260,19 @@ func (s *Store) CancelReplayJob(merchantID, id uint, by string) (*ReplayJob, err
 // job. It returns nil when there is none.
 func (s *Store) ClaimReplayJob(lease time.Duration) (*ReplayJob, error) {
 	now := s.Now()
+	// Look first: most polls find nothing, and a read does not take the database's write lock.
+	var waiting []uint
+	err := s.DB.Model(&ReplayJob{}).Where("status = ? AND (lease_until IS NULL OR lease_until <= ?)", JobRunning, now).
+		Limit(1).Pluck("id", &waiting).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: claim replay job: %w", err)
+	}
+	if len(waiting) == 0 {
+		return nil, nil
+	}
 	token := newClaimToken()
 	var ids []uint
-	err := s.DB.Raw(`UPDATE replay_jobs SET lease_until = ?, lease_token = ?, updated_at = ?
+	err = s.DB.Raw(`UPDATE replay_jobs SET lease_until = ?, lease_token = ?, updated_at = ?
 		WHERE id = (SELECT id FROM replay_jobs WHERE status = ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT 1)
 		RETURNING id`, now.Add(lease), token, now, JobRunning, now).Scan(&ids).Error
 	if err != nil {
