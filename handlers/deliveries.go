@@ -152,7 +152,7 @@ func (h *Deliveries) List(c echo.Context) error {
 		return err
 	}
 	v := views.DeliveriesView{Filter: q.Form, SinceError: q.SinceError, UntilError: q.UntilError,
-		CanOperate: p.Role.CanOperate(), CSRFToken: h.Sessions.csrfToken(c),
+		CanOperate: p.Role.CanOperate(), IsAdmin: p.Role.IsAdmin(), CSRFToken: h.Sessions.csrfToken(c),
 		CSVURL: deliveriesURL("/deliveries.csv", q.Form.Values(), "", "")}
 	names := endpointNames(eps)
 	for _, e := range eps {

@@ -10,6 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"hooklog/models"
+	"hooklog/testapp"
 )
 
 func TestOpsOverviewEmpty(t *testing.T) {
@@ -17,22 +18,28 @@ func TestOpsOverviewEmpty(t *testing.T) {
 	a := e.a
 	a.User("Fresh", "ops-fresh@fresh.test", models.RoleSupport)
 	fresh := a.Login("ops-fresh@fresh.test")
+	a.User("Fresh", "ops-fresh-admin@fresh.test", models.RoleAdmin)
+	freshAdmin := a.Login("ops-fresh-admin@fresh.test")
 
+	// Only admins may open /endpoints, so only they are sent there.
 	for _, tc := range []struct {
-		name     string
-		wantBody string
-		wantCopy string
+		name       string
+		b          *testapp.Browser
+		wantBody   string
+		wantCopy   string
+		wantAction string
 	}{
-		{"with an endpoint",
-			"No deliveries yet: point your provider at " + e.ep.IngestURL(a.URL) + ", or send a test event.", e.ep.IngestURL(a.URL)},
-		{"without endpoints",
-			"No deliveries yet: add an endpoint, point your provider at its ingest URL, or send a test event.", ""},
+		{"with an endpoint, support", e.as(models.RoleSupport),
+			"No deliveries yet: point your provider at " + e.ep.IngestURL(a.URL) + ", or send a test event.", e.ep.IngestURL(a.URL), ""},
+		{"with an endpoint, admin", e.as(models.RoleAdmin),
+			"No deliveries yet: point your provider at " + e.ep.IngestURL(a.URL) + ", or send a test event.", e.ep.IngestURL(a.URL), "/endpoints"},
+		{"without endpoints, support", fresh,
+			"No deliveries yet. Ask an admin of your merchant to add an endpoint and point your provider at its ingest URL.", "", ""},
+		{"without endpoints, admin", freshAdmin,
+			"No deliveries yet: add an endpoint, point your provider at its ingest URL, or send a test event.", "", "/endpoints"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := e.as(models.RoleSupport)
-			if tc.wantCopy == "" {
-				b = fresh
-			}
+			b := tc.b
 			_, doc, _ := opsGet(t, b, "/", http.StatusOK)
 			opsAssertPage(t, doc, "/")
 			if got := opsText(doc.Find("#overview .empty-title")); got != "Welcome to Hooklog" {
@@ -44,8 +51,8 @@ func TestOpsOverviewEmpty(t *testing.T) {
 			if got := opsText(doc.Find("#overview-ingest-url")); got != tc.wantCopy {
 				t.Errorf("copy field = %q, want %q", got, tc.wantCopy)
 			}
-			if href, _ := doc.Find(`#overview .empty-action a.btn`).Attr("href"); href != "/endpoints" {
-				t.Errorf("action = %q", href)
+			if href, _ := doc.Find(`#overview .empty-action a.btn`).Attr("href"); href != tc.wantAction {
+				t.Errorf("action = %q, want %q", href, tc.wantAction)
 			}
 			if doc.Find("#stats, #delivery-chart").Length() != 0 {
 				t.Error("an empty overview shows figures")

@@ -28,7 +28,7 @@ const overviewFailures = 10
 // each endpoint's health and the events waiting; for a merchant without deliveries, what to do first.
 func (h *Overview) Show(c echo.Context) error {
 	p := principal(c)
-	var v views.OverviewView
+	v := views.OverviewView{IsAdmin: p.Role.IsAdmin()}
 	eps, err := h.Store.Endpoints(p.MerchantID)
 	if err != nil {
 		return err

@@ -17,7 +17,9 @@ type OverviewView struct {
 	// IngestURL is the first endpoint's ingest URL, for the empty state ("" without endpoints).
 	IngestURL  string
 	CanOperate bool
-	Stats      []Stat
+	// IsAdmin decides whether links to the admin-only endpoints pages are offered.
+	IsAdmin bool
+	Stats   []Stat
 	Backlog    []Stat
 	Chart      Chart
 	Failures   []FailureRow
@@ -79,7 +81,9 @@ type DeliveriesView struct {
 	Poll       *DeliveryPoll
 	CSVURL     string
 	CanOperate bool
-	CSRFToken  string
+	// IsAdmin decides whether links to the admin-only endpoints pages are offered.
+	IsAdmin   bool
+	CSRFToken string
 	// NewAccount is true when the merchant never received a delivery.
 	NewAccount bool
 }
