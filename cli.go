@@ -45,7 +45,11 @@ func (e *env) bootstrap(cfg config.Config, store *models.Store) error {
 	if password == "" {
 		password = models.GeneratePassword()
 	}
-	if _, err := store.CreateUser(m.ID, email, password, models.RoleAdmin); err != nil {
+	if _, err := store.CreateUser(m.ID, email, password, models.RoleAdmin); errors.Is(err, models.ErrEmailTaken) {
+		// Another instance sharing the database bootstrapped it at the same moment.
+		fmt.Fprintf(e.stdout, "Hooklog is running at %s\n", cfg.BaseURL)
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	ep, secret, err := store.CreateEndpoint(m.ID, models.EndpointInput{Name: "Test endpoint", Provider: "generic"}, "")

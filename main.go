@@ -57,6 +57,8 @@ type env struct {
 	getenv         func(string) string
 	configPath     string
 	configRequired bool
+	// flagError is set when a subcommand's flags did not parse; the flag package has already said why.
+	flagError bool
 }
 
 // run executes one command line and returns the exit code.
@@ -107,6 +109,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
+	if e.flagError {
+		return 2
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "hooklog: %s\n", ue.msg)
@@ -128,6 +133,12 @@ func (u usageError) Error() string { return u.msg }
 func (e *env) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	// The flag package calls Usage after printing what was wrong with the flags (and for -h).
+	fs.Usage = func() {
+		e.flagError = true
+		fmt.Fprintf(e.stderr, "Usage of hooklog %s:\n", name)
+		fs.PrintDefaults()
+	}
 	fs.Func("config", "path to config.yaml", func(p string) error {
 		e.configPath, e.configRequired = p, true
 		return nil
@@ -160,7 +171,7 @@ func (e *env) openWithKey() (config.Config, []byte, *models.Store, error) {
 	if cfg.Durability == "power" {
 		sync = "FULL"
 	}
-	store, err := models.Open(models.Options{DSN: cfg.Database, Synchronous: sync, Key: key})
+	store, err := models.Open(models.Options{DSN: cfg.Database, Synchronous: sync, MaxConns: cfg.PostgresMaxConns, Key: key})
 	return cfg, key, store, err
 }
 
@@ -217,6 +228,10 @@ func (e *env) serve(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Signals are caught from the start: a SIGTERM that arrives while the server is still starting
+	// (after it has printed where it runs) must stop it gracefully, not kill it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	cfg, key, store, err := e.openWithKey()
 	if err != nil {
 		return err
@@ -248,8 +263,6 @@ func (e *env) serve(args []string) error {
 		MaxHeaderBytes:    256 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan struct{})
 	go func() {
@@ -259,7 +272,7 @@ func (e *env) serve(args []string) error {
 	go runRetention(workCtx, store, cfg.Retention, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("hooklog listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "database", cfg.Database)
+	log.Info("hooklog listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "database", models.RedactDSN(cfg.Database))
 
 	select {
 	case err = <-serveErr:

@@ -18,12 +18,14 @@ import (
 
 // Config is every setting Hooklog reads. config.yaml documents each one.
 type Config struct {
-	Listen    string `yaml:"listen"`
-	BaseURL   string `yaml:"base_url"`
-	DataDir   string `yaml:"data_dir"`
-	Database  string `yaml:"database"`
-	SecretKey string `yaml:"secret_key"`
-	LogLevel  string `yaml:"log_level"`
+	Listen   string `yaml:"listen"`
+	BaseURL  string `yaml:"base_url"`
+	DataDir  string `yaml:"data_dir"`
+	Database string `yaml:"database"`
+	// PostgresMaxConns caps each instance's PostgreSQL connection pool; SQLite ignores it.
+	PostgresMaxConns int    `yaml:"postgres_max_conns"`
+	SecretKey        string `yaml:"secret_key"`
+	LogLevel         string `yaml:"log_level"`
 	// Durability is "process" (survives a process crash: synchronous=NORMAL) or "power" (synchronous=FULL).
 	Durability    string   `yaml:"durability"`
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
@@ -89,13 +91,14 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // Default is the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		Listen:        "127.0.0.1:8080",
-		BaseURL:       "",
-		DataDir:       "data",
-		Database:      "",
-		LogLevel:      "info",
-		Durability:    "process",
-		ShutdownGrace: Duration{15 * time.Second},
+		Listen:           "127.0.0.1:8080",
+		BaseURL:          "",
+		DataDir:          "data",
+		Database:         "",
+		PostgresMaxConns: 20,
+		LogLevel:         "info",
+		Durability:       "process",
+		ShutdownGrace:    Duration{15 * time.Second},
 		Ingest: Ingest{
 			MaxBodyBytes: 1 << 20,
 			Tolerance:    Duration{300 * time.Second},
@@ -171,6 +174,13 @@ func (c *Config) applyEnv(env func(string) string) error {
 		}
 		c.Ingest.MaxBodyBytes = n
 	}
+	if v := env("HOOKLOG_POSTGRES_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("config: HOOKLOG_POSTGRES_MAX_CONNS=%q is not a number", v)
+		}
+		c.PostgresMaxConns = n
+	}
 	if v := env("HOOKLOG_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -211,6 +221,28 @@ func (c *Config) validate() error {
 	}
 	if c.Worker.MaxAttempts < 1 {
 		problems = append(problems, "worker.max_attempts must be at least 1")
+	}
+	if c.PostgresMaxConns < 1 {
+		problems = append(problems, "postgres_max_conns must be at least 1")
+	}
+	// A lease of zero would make every event being processed due again at once, so the claim loop
+	// would take the same events over and over.
+	if c.Worker.Lease.Duration <= 0 {
+		problems = append(problems, "worker.lease must be positive, like 2m")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"shutdown_grace", c.ShutdownGrace.Duration}, {"ingest.tolerance", c.Ingest.Tolerance.Duration},
+		{"ingest.read_timeout", c.Ingest.ReadTimeout.Duration}, {"worker.base_backoff", c.Worker.BaseBackoff.Duration},
+		{"worker.max_backoff", c.Worker.MaxBackoff.Duration}, {"worker.poll_interval", c.Worker.PollInterval.Duration},
+		{"session.idle_timeout", c.Session.IdleTimeout.Duration}, {"session.absolute_timeout", c.Session.AbsoluteTimeout.Duration},
+		{"session.lockout_window", c.Session.LockoutWindow.Duration},
+	} {
+		if d.v < 0 {
+			problems = append(problems, fmt.Sprintf("%s must not be negative, not %s", d.name, d.v))
+		}
 	}
 	if c.Durability != "process" && c.Durability != "power" {
 		problems = append(problems, fmt.Sprintf("durability must be process or power, not %q", c.Durability))

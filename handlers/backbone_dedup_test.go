@@ -15,7 +15,7 @@ import (
 
 // settle sends an unrelated event and waits until it is processed, so that every wake-up the workers
 // had before it has run.
-func settle(t *testing.T, a *testapp.App, ep *testapp.Endpoint) {
+func bbSettle(t *testing.T, a *testapp.App, ep *testapp.Endpoint) {
 	t.Helper()
 	r := a.SendSample(ep, "customer.created", webhooks.SampleParams{})
 	a.WaitStatus(r.EventID, models.StatusProcessed)
@@ -28,18 +28,18 @@ func assertProcessedOnce(t *testing.T, a *testapp.App, eventID uint, orderRef st
 	if ev.DeliveryCount != deliveries || ev.Attempts != 1 {
 		t.Errorf("event: delivery_count %d, attempts %d; want %d and 1", ev.DeliveryCount, ev.Attempts, deliveries)
 	}
-	if as := attempts(t, a, eventID); len(as) != 1 || as[0].Trigger != models.TriggerAutomatic {
+	if as := bbAttempts(t, a, eventID); len(as) != 1 || as[0].Trigger != models.TriggerAutomatic {
 		t.Errorf("attempts = %+v, want one automatic run", as)
 	}
-	o, hist := order(t, a, "Acme", orderRef)
+	o, hist := bbOrder(t, a, "Acme", orderRef)
 	if o.Status != models.OrderPaid {
 		t.Errorf("order status = %s, want paid", o.Status)
 	}
-	assertHistory(t, hist, []step{{"", models.OrderPaid, eventID, "payment succeeded"}})
-	if n := count(t, a, &models.Event{}, "external_id = ?", ev.ExternalID); n != 1 {
+	assertHistory(t, hist, []bbStep{{"", models.OrderPaid, eventID, "payment succeeded"}})
+	if n := bbCount(t, a, &models.Event{}, "external_id = ?", ev.ExternalID); n != 1 {
 		t.Errorf("%d events with id %s, want 1", n, ev.ExternalID)
 	}
-	if n := count(t, a, &models.Delivery{}, "event_id = ?", eventID); n != int64(deliveries) {
+	if n := bbCount(t, a, &models.Delivery{}, "event_id = ?", eventID); n != int64(deliveries) {
 		t.Errorf("%d deliveries linked to the event, want %d", n, deliveries)
 	}
 }
@@ -70,7 +70,7 @@ func TestBackboneDuplicateSequential(t *testing.T) {
 		!bytes.Equal(d.Body, body) || d.EventType != "payment.completed" || d.Reason != "" {
 		t.Errorf("duplicate delivery = %+v", d)
 	}
-	settle(t, a, ep)
+	bbSettle(t, a, ep)
 	assertProcessedOnce(t, a, first.EventID, "ord_dup_seq", 2)
 }
 
@@ -128,6 +128,6 @@ func TestBackboneDuplicateConcurrent(t *testing.T) {
 		t.Fatalf("%d accepted, %d duplicates, %d event ids, %d delivery ids; want 1, %d, 1, %d",
 			accepted, duplicates, len(eventIDs), len(deliveryIDs), n-1, n)
 	}
-	settle(t, a, ep)
+	bbSettle(t, a, ep)
 	assertProcessedOnce(t, a, replies[0].EventID, "ord_dup_conc", n)
 }

@@ -1,11 +1,13 @@
 package handlers_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -70,12 +72,12 @@ func providerCases(t *testing.T) []providerCase {
 			name: "stripe", provider: "stripe", secret: stripeSecret, rotateTo: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
 			sampleType: "payment_intent.succeeded", timestamped: true,
 			events: []wantEvent{{
-				body: fixture(t, "stripe", "payment_intent.succeeded.json"), externalID: "evt_3PfJ1xLkdIwHu7ix0PiOkJpy",
+				body: bbFixture(t, "stripe", "payment_intent.succeeded.json"), externalID: "evt_3PfJ1xLkdIwHu7ix0PiOkJpy",
 				typ: "payment_intent.succeeded", canonical: webhooks.PaymentSucceeded, orderRef: "ord_1003",
 				paymentID: "pi_3PfJ1xLkdIwHu7ix0Yen0500", amount: 500, currency: "JPY", email: "taro.yamada@example.jp",
 				orderStatus: models.OrderPaid, reason: "payment succeeded",
 			}, {
-				body: fixture(t, "stripe", "checkout.session.completed_unpaid.json"), externalID: "evt_1PfK9bLkdIwHu7ixUnPaid01",
+				body: bbFixture(t, "stripe", "checkout.session.completed_unpaid.json"), externalID: "evt_1PfK9bLkdIwHu7ixUnPaid01",
 				typ: "checkout.session.completed", canonical: webhooks.PaymentPending, orderRef: "ord_1002",
 				paymentID: "pi_3PfK9aLkdIwHu7ix1SepaDb1", amount: 4999, currency: "EUR", email: "max.mustermann@example.de",
 				orderStatus: models.OrderAwaitingPayment, reason: "checkout completed; waiting for the payment",
@@ -86,7 +88,7 @@ func providerCases(t *testing.T) []providerCase {
 		{
 			name: "standard", provider: "standard", sampleType: "payment.completed", timestamped: true,
 			events: []wantEvent{{
-				body: fixture(t, "standard", "payment.completed.json"), msgID: "msg_2Lr8std0001", externalID: "msg_2Lr8std0001",
+				body: bbFixture(t, "standard", "payment.completed.json"), msgID: "msg_2Lr8std0001", externalID: "msg_2Lr8std0001",
 				typ: "payment.completed", canonical: webhooks.PaymentSucceeded, orderRef: "ord_2001",
 				paymentID: "pay_9fKq2LmN4pR7sT", amount: 4999, currency: "EUR", email: "anna.berg@example.se",
 				orderStatus: models.OrderPaid, reason: "payment succeeded",
@@ -97,7 +99,7 @@ func providerCases(t *testing.T) []providerCase {
 		{
 			name: "careempay", provider: "careempay", sampleType: "PAYMENT_SUCCESS",
 			events: []wantEvent{{
-				body: fixture(t, "careempay", "payment_success.json"), externalID: "PAYMENT_SUCCESS:TXN8f3a9c2e71d4",
+				body: bbFixture(t, "careempay", "payment_success.json"), externalID: "PAYMENT_SUCCESS:TXN8f3a9c2e71d4",
 				typ: "PAYMENT_SUCCESS", canonical: webhooks.PaymentSucceeded, orderRef: "ORD-3001",
 				paymentID: "TXN8f3a9c2e71d4", amount: 15000, currency: "AED",
 				orderStatus: models.OrderPaid, reason: "payment succeeded",
@@ -108,7 +110,7 @@ func providerCases(t *testing.T) []providerCase {
 		{
 			name: "shadhinpay", provider: "shadhinpay", sampleType: "payment.completed",
 			events: []wantEvent{{
-				body: fixture(t, "shadhinpay", "payment.completed.json"), externalID: "payment.completed_pay_sp_4001",
+				body: bbFixture(t, "shadhinpay", "payment.completed.json"), externalID: "payment.completed_pay_sp_4001",
 				typ: "payment.completed", canonical: webhooks.PaymentSucceeded, orderRef: "ord_4001",
 				paymentID: "pay_sp_4001", amount: 100000, currency: "BDT",
 				orderStatus: models.OrderPaid, reason: "payment succeeded",
@@ -119,12 +121,12 @@ func providerCases(t *testing.T) []providerCase {
 		{
 			name: "generic", provider: "generic", sampleType: "payment.completed",
 			events: []wantEvent{{
-				body: fixture(t, "generic", "payment.completed.json"), externalID: "evt_5001",
+				body: bbFixture(t, "generic", "payment.completed.json"), externalID: "evt_5001",
 				typ: "payment.completed", canonical: webhooks.PaymentSucceeded, orderRef: "ord_5001",
 				paymentID: "pay_5001", amount: 10000, currency: "USD", email: "li.wei@example.com",
 				orderStatus: models.OrderPaid, reason: "payment succeeded",
 			}, {
-				body: fixture(t, "generic", "payment.failed.json"), externalID: "evt_5002",
+				body: bbFixture(t, "generic", "payment.failed.json"), externalID: "evt_5002",
 				typ: "payment.failed", canonical: webhooks.PaymentFailed, orderRef: "ord_5002",
 				paymentID: "pay_5002", amount: 2000, currency: "USD", email: "li.wei@example.com",
 				orderStatus: models.OrderFailed, reason: "payment failed",
@@ -135,12 +137,12 @@ func providerCases(t *testing.T) []providerCase {
 		{
 			name: "custom sha512 base64 prefix", provider: "custom", settings: customSettings, sampleType: "ORDER_PAID",
 			events: []wantEvent{{
-				body: fixture(t, "custom", "order_paid.json"), externalID: "whk_6001",
+				body: bbFixture(t, "custom", "order_paid.json"), externalID: "whk_6001",
 				typ: "ORDER_PAID", canonical: webhooks.PaymentSucceeded, orderRef: "INV-6001",
 				paymentID: "T6001", amount: 4999, currency: "EUR", email: "ines.costa@example.pt",
 				orderStatus: models.OrderPaid, reason: "payment succeeded",
 			}, {
-				body: fixture(t, "custom", "order_cancelled.json"), externalID: "whk_6002",
+				body: bbFixture(t, "custom", "order_cancelled.json"), externalID: "whk_6002",
 				typ: "ORDER_CANCELLED", canonical: webhooks.PaymentFailed, orderRef: "INV-6002",
 				paymentID: "T6002", amount: 1200, currency: "EUR",
 				orderStatus: models.OrderFailed, reason: "payment failed",
@@ -167,7 +169,7 @@ func TestBackboneIngestProviders(t *testing.T) {
 			// reject posts a request that must be refused and checks what was stored.
 			reject := func(t *testing.T, h http.Header, body []byte, code int, reason *regexp.Regexp) {
 				t.Helper()
-				eventsBefore := count(t, a, &models.Event{}, "endpoint_id = ?", ep.ID)
+				eventsBefore := bbCount(t, a, &models.Event{}, "endpoint_id = ?", ep.ID)
 				r := a.Post(ep.URL, h, body)
 				if r.Status != code || r.Outcome != models.OutcomeRejected || !reason.MatchString(r.Error) || r.DeliveryID == 0 || r.EventID != 0 {
 					t.Fatalf("reply = %+v, want %d rejected with a reason matching %s", r, code, reason)
@@ -185,7 +187,7 @@ func TestBackboneIngestProviders(t *testing.T) {
 						t.Errorf("stored header %s = %q, want %q", k, got, want)
 					}
 				}
-				if n := count(t, a, &models.Event{}, "endpoint_id = ?", ep.ID); n != eventsBefore {
+				if n := bbCount(t, a, &models.Event{}, "endpoint_id = ?", ep.ID); n != eventsBefore {
 					t.Errorf("a rejected delivery created an event: %d events, was %d", n, eventsBefore)
 				}
 			}
@@ -228,17 +230,17 @@ func TestBackboneIngestProviders(t *testing.T) {
 						ev.LastError != "" || ev.ProcessedAt == nil || ev.NextAttemptAt != nil || !ev.Applied || ev.ClaimToken != "" {
 						t.Errorf("event = %+v\nwant %+v", ev, want)
 					}
-					as := attempts(t, a, ev.ID)
+					as := bbAttempts(t, a, ev.ID)
 					wantResult := fmt.Sprintf("order %s: %s", want.orderRef, want.reason)
 					if len(as) != 1 || as[0].Trigger != models.TriggerAutomatic || as[0].Outcome != models.StatusProcessed ||
 						as[0].Result != wantResult || as[0].Error != "" || as[0].Actor != "" {
 						t.Errorf("attempts = %+v, want one automatic run with %q", as, wantResult)
 					}
-					o, hist := order(t, a, "Acme", want.orderRef)
+					o, hist := bbOrder(t, a, "Acme", want.orderRef)
 					if o.Status != want.orderStatus || o.Amount != want.amount || o.Currency != want.currency || o.Provider != tc.provider {
 						t.Errorf("order = %+v, want %s %d %s", o, want.orderStatus, want.amount, want.currency)
 					}
-					assertHistory(t, hist, []step{{"", want.orderStatus, ev.ID, want.reason}})
+					assertHistory(t, hist, []bbStep{{"", want.orderStatus, ev.ID, want.reason}})
 				})
 			}
 
@@ -392,7 +394,7 @@ func TestBackboneIngestOversized(t *testing.T) {
 			}
 		})
 	}
-	if n := count(t, a, &models.Event{}, ""); n != 2 {
+	if n := bbCount(t, a, &models.Event{}, ""); n != 2 {
 		t.Errorf("%d events stored, want the 2 within the limit", n)
 	}
 }
@@ -426,7 +428,7 @@ func TestBackboneIngestNotJSON(t *testing.T) {
 		ev.Canonical != webhooks.Unknown || ev.Type != "" {
 		t.Errorf("event = %+v, want failed with %q, no retry scheduled, never attempted", ev, "body is not valid JSON")
 	}
-	if as := attempts(t, a, ev.ID); len(as) != 0 {
+	if as := bbAttempts(t, a, ev.ID); len(as) != 0 {
 		t.Errorf("attempts = %+v, want none", as)
 	}
 }
@@ -436,14 +438,14 @@ func TestBackboneIngestNotJSON(t *testing.T) {
 func TestBackboneIngestUnknownAndDisabled(t *testing.T) {
 	a := testapp.New(t)
 	ep := a.Endpoint("Acme", "generic", "", webhooks.Settings{})
-	body := fixture(t, "generic", "payment.completed.json")
+	body := bbFixture(t, "generic", "payment.completed.json")
 	h := signAt(t, ep, ep.Secret, body, time.Now(), "")
 
 	r := a.Post(a.URL+"/in/ep_doesnotexist", h, body)
 	if r.Status != http.StatusNotFound || r.Error != "no endpoint at this URL" || r.DeliveryID != 0 {
 		t.Errorf("unknown token: %+v, want 404", r)
 	}
-	if n := count(t, a, &models.Delivery{}, ""); n != 0 {
+	if n := bbCount(t, a, &models.Delivery{}, ""); n != 0 {
 		t.Errorf("unknown token stored %d deliveries", n)
 	}
 
@@ -459,7 +461,43 @@ func TestBackboneIngestUnknownAndDisabled(t *testing.T) {
 		!bytes.Equal(d.Body, body) || d.Headers.Get("X-Signature") != h.Get("X-Signature") || d.EventID != nil {
 		t.Errorf("stored delivery = %+v", d)
 	}
-	if n := count(t, a, &models.Event{}, ""); n != 0 {
+	if n := bbCount(t, a, &models.Event{}, ""); n != 0 {
 		t.Errorf("disabled endpoint stored %d events", n)
+	}
+}
+
+// TestBackboneIngestTruncatedBody: a sender that stops before the Content-Length it announced gets a
+// 400, and what did arrive is kept with the reason.
+func TestBackboneIngestTruncatedBody(t *testing.T) {
+	a := testapp.New(t)
+	ep := a.Endpoint("Acme", "generic", "", webhooks.Settings{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(a.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	path := strings.TrimPrefix(ep.URL, a.URL)
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: hooks.test\r\nContent-Type: application/json\r\nX-Signature: %s\r\nContent-Length: 100\r\n\r\n{\"id\":\"cut",
+		path, strings.Repeat("0", 64))
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r testapp.Reply
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	const reason = "body could not be read: the connection closed before the whole body arrived"
+	if resp.StatusCode != http.StatusBadRequest || r.Outcome != models.OutcomeRejected || r.Error != reason {
+		t.Fatalf("answer = %d %+v, want 400 %q", resp.StatusCode, r, reason)
+	}
+	d := storedDelivery(t, a, r.DeliveryID)
+	if d.Outcome != models.OutcomeRejected || d.Reason != reason || d.StatusCode != http.StatusBadRequest ||
+		string(d.Body) != `{"id":"cut` || d.BodySize != 10 || d.Headers.Get("Host") != "hooks.test" || d.EventID != nil {
+		t.Errorf("stored delivery = %+v", d)
 	}
 }

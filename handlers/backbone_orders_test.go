@@ -14,7 +14,7 @@ import (
 )
 
 // sent is one event of a sequence and the attempt result it must produce.
-type sent struct {
+type bbSent struct {
 	typ    string // generic sample type
 	id     string
 	amount int64  // minor units; the payload carries it in major units
@@ -36,7 +36,7 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		events   []sent
+		events   []bbSent
 		status   models.OrderStatus
 		paid     bool
 		amount   int64
@@ -45,7 +45,7 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 	}{
 		{
 			name: "refund before payment",
-			events: []sent{
+			events: []bbSent{
 				{"refund.completed", "r", 2000, "refund completed before its payment arrived; it will be reconciled when the payment comes"},
 				{"payment.completed", "p", 2000, "payment recorded after its refund arrived; refund reconciled against the paid amount"},
 			},
@@ -54,7 +54,7 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 		},
 		{
 			name: "partial refund before payment",
-			events: []sent{
+			events: []bbSent{
 				{"refund.completed", "r", 500, "refund completed before its payment arrived; it will be reconciled when the payment comes"},
 				{"payment.completed", "p", 2000, "payment recorded after its refund arrived; refund reconciled against the paid amount"},
 			},
@@ -66,7 +66,7 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 		},
 		{
 			name: "refund initiated before payment",
-			events: []sent{
+			events: []bbSent{
 				{"refund.initiated", "ri", 2000, "refund initiated before its payment arrived; kept as pending"},
 				{"payment.completed", "p", 2000, "payment recorded after its refund was initiated; the refund stays pending"},
 				{"refund.completed", "rc", 2000, "refunded in full"},
@@ -79,7 +79,7 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 		},
 		{
 			name: "failed after paid",
-			events: []sent{
+			events: []bbSent{
 				{"payment.completed", "p", 2000, "payment succeeded"},
 				{"payment.failed", "f", 2000, "no change: order is paid; a late failure never undoes a payment"},
 			},
@@ -88,7 +88,7 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 		},
 		{
 			name: "paid after failed",
-			events: []sent{
+			events: []bbSent{
 				{"payment.failed", "f", 2000, "payment failed"},
 				{"payment.completed", "p", 2000, "payment succeeded after an earlier failure"},
 				{"payment.failed", "f2", 2000, "no change: order is paid; a late failure never undoes a payment"},
@@ -101,7 +101,7 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 		},
 		{
 			name: "pending after paid",
-			events: []sent{
+			events: []bbSent{
 				{"payment.completed", "p", 2000, "payment succeeded"},
 				{"payment.updated:pending", "u", 2000, "no change: order is already paid; a pending checkout does not move it back"},
 			},
@@ -110,7 +110,7 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 		},
 		{
 			name: "partial then full refund",
-			events: []sent{
+			events: []bbSent{
 				{"payment.completed", "p", 2000, "payment succeeded"},
 				{"refund.completed", "r1", 500, "partial refund: 500 of 2000 refunded"},
 				{"refund.completed", "r2", 1500, "refunded in full"},
@@ -134,17 +134,17 @@ func TestBackboneOrdersOutOfOrder(t *testing.T) {
 				}
 				a.WaitStatus(r.EventID, models.StatusProcessed)
 				ids[j] = r.EventID
-				if as := attempts(t, a, r.EventID); len(as) != 1 || as[0].Result != "order "+ref+": "+e.result {
+				if as := bbAttempts(t, a, r.EventID); len(as) != 1 || as[0].Result != "order "+ref+": "+e.result {
 					t.Errorf("%s: attempts = %+v, want one with %q", e.typ, as, e.result)
 				}
 			}
-			o, hist := order(t, a, "Acme", ref)
+			o, hist := bbOrder(t, a, "Acme", ref)
 			if o.Status != tc.status || o.Paid != tc.paid || o.Amount != tc.amount || o.RefundedAmount != tc.refunded || o.Currency != "USD" {
 				t.Errorf("order = %+v, want %s paid=%v amount %d refunded %d", o, tc.status, tc.paid, tc.amount, tc.refunded)
 			}
-			want := make([]step, len(tc.history))
+			want := make([]bbStep, len(tc.history))
 			for j, h := range tc.history {
-				want[j] = step{h.from, h.to, ids[h.by], h.reason}
+				want[j] = bbStep{h.from, h.to, ids[h.by], h.reason}
 			}
 			assertHistory(t, hist, want)
 		})
@@ -172,19 +172,19 @@ func TestBackboneOrdersDuplicatedRefund(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Worker.Wake()
-	a.WaitFor("the replay to run", 5*time.Second, func() bool { return len(attempts(t, a, refund.EventID)) == 2 })
+	a.WaitFor("the replay to run", 5*time.Second, func() bool { return len(bbAttempts(t, a, refund.EventID)) == 2 })
 	a.WaitStatus(refund.EventID, models.StatusProcessed)
 
-	as := attempts(t, a, refund.EventID)
+	as := bbAttempts(t, a, refund.EventID)
 	if as[1].Trigger != models.TriggerReplay || as[1].Actor != "ops@acme.test" ||
 		as[1].Result != "no change: this event was already applied to its order" {
 		t.Errorf("replay attempt = %+v", as[1])
 	}
-	o, hist := order(t, a, "Acme", "ord_dr")
+	o, hist := bbOrder(t, a, "Acme", "ord_dr")
 	if o.Status != models.OrderPartiallyRefunded || o.RefundedAmount != 500 {
 		t.Errorf("order = %+v, want partially_refunded with 500 refunded", o)
 	}
-	assertHistory(t, hist, []step{
+	assertHistory(t, hist, []bbStep{
 		{"", models.OrderPaid, pay.EventID, "payment succeeded"},
 		{models.OrderPaid, models.OrderPartiallyRefunded, refund.EventID, "partial refund: 500 of 2000 refunded"},
 	})
@@ -205,7 +205,7 @@ func TestBackboneOrdersStripeCumulativeRefunds(t *testing.T) {
 		a.WaitStatus(r.EventID, models.StatusProcessed)
 		return r.EventID
 	}
-	refunded := fixture(t, "stripe", "charge.refunded.json") // 2000 of 5000 GBP refunded so far
+	refunded := bbFixture(t, "stripe", "charge.refunded.json") // 2000 of 5000 GBP refunded so far
 	refundedTo := func(id string, total int) []byte {
 		b := bytes.Replace(refunded, []byte(`"amount_refunded": 2000`), []byte(fmt.Sprintf(`"amount_refunded": %d`, total)), 1)
 		return bytes.Replace(b, []byte("evt_3PfJ1xLkdIwHu7ix0Refund1"), []byte(id), 1)
@@ -214,26 +214,26 @@ func TestBackboneOrdersStripeCumulativeRefunds(t *testing.T) {
 	paid := send([]byte(`{"id":"evt_pi_gbp","object":"event","type":"payment_intent.succeeded","data":{"object":{` +
 		`"id":"pi_3PfJ1xLkdIwHu7ix0Gbp5000","object":"payment_intent","amount":5000,"amount_received":5000,` +
 		`"currency":"gbp","metadata":{"order_id":"ord_1005"}}}}`))
-	initiated := send(fixture(t, "stripe", "refund.created.json"))
+	initiated := send(bbFixture(t, "stripe", "refund.created.json"))
 	partial := send(refunded)
 	full := send(refundedTo("evt_refund_total_5000", 5000))
 	late := send(refundedTo("evt_refund_total_2000_late", 2000))
 
-	o, hist := order(t, a, "Acme", "ord_1005")
+	o, hist := bbOrder(t, a, "Acme", "ord_1005")
 	if o.Status != models.OrderRefunded || o.RefundedAmount != 5000 || o.Amount != 5000 || o.Currency != "GBP" ||
 		o.PaymentID != "pi_3PfJ1xLkdIwHu7ix0Gbp5000" {
 		t.Errorf("order = %+v, want refunded 5000 of 5000 GBP", o)
 	}
-	assertHistory(t, hist, []step{
+	assertHistory(t, hist, []bbStep{
 		{"", models.OrderPaid, paid, "payment succeeded"},
 		{models.OrderPaid, models.OrderRefundPending, initiated, "refund initiated"},
 		{models.OrderRefundPending, models.OrderPartiallyRefunded, partial, "partial refund: 2000 of 5000 refunded"},
 		{models.OrderPartiallyRefunded, models.OrderRefunded, full, "refunded in full"},
 	})
-	if as := attempts(t, a, late); len(as) != 1 || !strings.HasSuffix(as[0].Result, "refunded in full") {
+	if as := bbAttempts(t, a, late); len(as) != 1 || !strings.HasSuffix(as[0].Result, "refunded in full") {
 		t.Errorf("late total: attempts = %+v", as)
 	}
-	if n := count(t, a, &models.Order{}, ""); n != 1 {
+	if n := bbCount(t, a, &models.Order{}, ""); n != 1 {
 		t.Errorf("%d orders, want 1 (refund.created must find the order by its payment)", n)
 	}
 }

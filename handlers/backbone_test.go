@@ -21,7 +21,7 @@ import (
 const stripeSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // fixture reads a webhook payload from webhooks/testdata.
-func fixture(t testing.TB, provider, name string) []byte {
+func bbFixture(t testing.TB, provider, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "webhooks", "testdata", provider, name))
 	if err != nil {
@@ -51,7 +51,7 @@ func storedDelivery(t testing.TB, a *testapp.App, id uint) *models.Delivery {
 }
 
 // count counts the rows of a model matching a condition.
-func count(t testing.TB, a *testapp.App, model any, query string, args ...any) int64 {
+func bbCount(t testing.TB, a *testapp.App, model any, query string, args ...any) int64 {
 	t.Helper()
 	var n int64
 	q := a.Store.DB.Model(model)
@@ -65,7 +65,7 @@ func count(t testing.TB, a *testapp.App, model any, query string, args ...any) i
 }
 
 // attempts lists an event's attempts.
-func attempts(t testing.TB, a *testapp.App, eventID uint) []models.Attempt {
+func bbAttempts(t testing.TB, a *testapp.App, eventID uint) []models.Attempt {
 	t.Helper()
 	as, err := a.Store.EventAttempts(eventID)
 	if err != nil {
@@ -75,7 +75,7 @@ func attempts(t testing.TB, a *testapp.App, eventID uint) []models.Attempt {
 }
 
 // order loads an order of the merchant with its history.
-func order(t testing.TB, a *testapp.App, merchant, ref string) (*models.Order, []models.OrderTransition) {
+func bbOrder(t testing.TB, a *testapp.App, merchant, ref string) (*models.Order, []models.OrderTransition) {
 	t.Helper()
 	o, err := a.Store.OrderByReference(a.Merchant(merchant).ID, ref)
 	if err != nil {
@@ -89,14 +89,14 @@ func order(t testing.TB, a *testapp.App, merchant, ref string) (*models.Order, [
 }
 
 // step is one expected order transition.
-type step struct {
+type bbStep struct {
 	from, to models.OrderStatus
 	eventID  uint
 	reason   string
 }
 
 // assertHistory compares an order's history with the expected steps.
-func assertHistory(t testing.TB, got []models.OrderTransition, want []step) {
+func assertHistory(t testing.TB, got []models.OrderTransition, want []bbStep) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("history has %d steps, want %d: %+v", len(got), len(want), got)

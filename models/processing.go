@@ -32,7 +32,9 @@ func newClaimToken() string {
 
 // ClaimEvents takes up to n events that are due: pending, failed with a retry due, or processing under
 // an expired lease (a crashed worker). While an event is processing, next_attempt_at holds its lease
-// deadline, so a single index on (status, next_attempt_at) serves every case.
+// deadline, so a single index on (status, next_attempt_at) serves every case. On PostgreSQL the
+// selection skips rows another instance is claiming at that moment, so instances never wait on
+// each other nor claim the same event.
 func (s *Store) ClaimEvents(n int, lease time.Duration) ([]Claim, error) {
 	now := s.Now()
 	token := newClaimToken()
@@ -43,7 +45,7 @@ func (s *Store) ClaimEvents(n int, lease time.Duration) ([]Claim, error) {
 		WHERE id IN (
 			SELECT id FROM events
 			WHERE status IN (?, ?, ?) AND next_attempt_at <= ?
-			ORDER BY next_attempt_at LIMIT ?)
+			ORDER BY next_attempt_at LIMIT ?`+skipLocked(s.DB)+`)
 		RETURNING *`,
 		StatusProcessing, token, now.Add(lease), TriggerRetry,
 		StatusPending, StatusFailed, StatusProcessing, now, n).Scan(&evs).Error
@@ -110,7 +112,9 @@ func (s *Store) CompleteEvent(c *Claim, r RunResult) (string, error) {
 			Result: result, Trigger: c.PendingTrigger, Actor: c.PendingActor}).Error
 	})
 	if err != nil {
-		if errors.Is(err, ErrLostClaim) {
+		var perm *PermanentError
+		if errors.Is(err, ErrLostClaim) || errors.As(err, &perm) {
+			// A permanent failure is recorded as the operator's explanation, without internal prefixes.
 			return "", err
 		}
 		return "", fmt.Errorf("store: complete event %d: %w", c.ID, err)
@@ -161,11 +165,13 @@ func (s *Store) applyToOrder(tx *gorm.DB, ev *Event, cumulative bool, now time.T
 }
 
 // findOrCreateOrder resolves the event's order: by reference, else by payment id, else a new order
-// keyed by the reference (or the payment id when the event has no reference).
+// keyed by the reference (or the payment id when the event has no reference). The order row stays
+// locked until tx ends (on PostgreSQL), so two instances applying events to one order take turns
+// instead of each writing back its own update.
 func (s *Store) findOrCreateOrder(tx *gorm.DB, ev *Event, now time.Time) (*Order, error) {
 	var o Order
 	if ev.OrderRef == "" && ev.PaymentID != "" {
-		err := tx.Where("merchant_id = ? AND payment_id = ?", ev.MerchantID, ev.PaymentID).Order("id").Take(&o).Error
+		err := lockRow(tx).Where("merchant_id = ? AND payment_id = ?", ev.MerchantID, ev.PaymentID).Order("id").Take(&o).Error
 		if err == nil {
 			return &o, nil
 		}
@@ -184,7 +190,7 @@ func (s *Store) findOrCreateOrder(tx *gorm.DB, ev *Event, now time.Time) (*Order
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&o).Error; err != nil {
 		return nil, err
 	}
-	if err := tx.Where("merchant_id = ? AND reference = ?", ev.MerchantID, ref).Take(&o).Error; err != nil {
+	if err := lockRow(tx).Where("merchant_id = ? AND reference = ?", ev.MerchantID, ref).Take(&o).Error; err != nil {
 		return nil, err
 	}
 	return &o, nil

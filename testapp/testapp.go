@@ -1,10 +1,12 @@
 // Package testapp builds the real Hooklog server for tests: a real SQLite file in a temporary
-// directory, the real worker pool and group-commit ingester, the real router, served over loopback.
+// directory (or, when HOOKLOG_TEST_POSTGRES is set, a fresh PostgreSQL database: see testdb), the
+// real worker pool and group-commit ingester, the real router, served over loopback.
 package testapp
 
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +16,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"hooklog/config"
 	"hooklog/handlers"
 	"hooklog/models"
+	"hooklog/testapp/testdb"
 	"hooklog/webhooks"
 	"hooklog/worker"
 )
@@ -53,19 +55,28 @@ func New(t testing.TB, opts ...Option) *App {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
-	cfg.Database = filepath.Join(dir, "hooklog.db")
+	// Tests run side by side; a small pool each keeps them within the server's max_connections.
+	cfg.PostgresMaxConns = 8
 	cfg.Worker.PollInterval = config.Duration{Duration: 50 * time.Millisecond}
 	cfg.Worker.BaseBackoff = config.Duration{Duration: 20 * time.Millisecond}
 	cfg.Worker.MaxBackoff = config.Duration{Duration: 100 * time.Millisecond}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.Database == "" {
+		cfg.Database = testdb.DSN(t, "hooklog.db")
+	}
 	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	if cfg.SecretKey != "" {
+		var err error
+		if key, err = config.DecodeKey(cfg.SecretKey); err != nil {
+			t.Fatal(err)
+		}
+	} else if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
 	a := &App{t: t, Config: cfg, Key: key, workDone: make(chan struct{})}
-	store, err := models.Open(models.Options{DSN: cfg.Database, Key: key, Now: a.now})
+	store, err := models.Open(models.Options{DSN: cfg.Database, MaxConns: cfg.PostgresMaxConns, Key: key, Now: a.now})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -91,6 +102,15 @@ func New(t testing.TB, opts ...Option) *App {
 	}()
 	t.Cleanup(a.Close)
 	return a
+}
+
+// Share makes the new server another instance beside other, as behind a load balancer: the same
+// database and the same secret key, its own workers and ingester.
+func Share(other *App) Option {
+	return func(c *config.Config) {
+		c.Database = other.Config.Database
+		c.SecretKey = hex.EncodeToString(other.Key)
+	}
 }
 
 // now is the store's clock: the real time, moved ahead by Advance.
@@ -288,6 +308,10 @@ func (a *App) Browser() *Browser {
 		return http.ErrUseLastResponse
 	}}}
 }
+
+// On is the same browser, with its cookies and CSRF token, talking to another server (an instance
+// sharing the first one's database and key, say).
+func (b *Browser) On(a *App) *Browser { return &Browser{app: a, Client: b.Client, CSRF: b.CSRF} }
 
 // Login signs in through the login form and keeps the session's CSRF token.
 func (a *App) Login(email string) *Browser {
