@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -88,6 +89,23 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// unknownField matches yaml's wording for a key that Config does not have.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// yamlProblem rewrites yaml's errors into one line in the words of this file: "line 3: unknown
+// setting lisen".
+func yamlProblem(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = unknownField.ReplaceAllString(m, "unknown setting $1 (see config.yaml for the settings)")
+	}
+	return strings.Join(msgs, "; ")
+}
+
 // Default is the configuration used when nothing is set.
 func Default() Config {
 	return Config{
@@ -138,7 +156,7 @@ func Load(path string, required bool, env func(string) string) (Config, error) {
 			dec.KnownFields(true)
 			// io.EOF means an empty file: all defaults.
 			if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-				return cfg, fmt.Errorf("config: %s: %w", path, err)
+				return cfg, fmt.Errorf("config: %s: %s", path, yamlProblem(err))
 			}
 		case errors.Is(err, os.ErrNotExist) && !required:
 		default:

@@ -176,8 +176,8 @@ func TestLoadErrors(t *testing.T) {
 		missing bool
 		want    []string
 	}{
-		{name: "unknown key", file: "listen: 127.0.0.1:1\nlisten_addr: x\n", want: []string{"line 2: field listen_addr not found"}},
-		{name: "unknown nested key", file: "worker:\n  concurrency: 2\n  threads: 4\n", want: []string{"line 3: field threads not found"}},
+		{name: "unknown key", file: "listen: 127.0.0.1:1\nlisten_addr: x\n", want: []string{"line 2: unknown setting listen_addr"}},
+		{name: "unknown nested key", file: "worker:\n  concurrency: 2\n  threads: 4\n", want: []string{"line 3: unknown setting threads"}},
 		{name: "bad duration", file: "worker:\n  lease: 5 minutes\n", want: []string{`line 2: "5 minutes" is not a duration like 30s or 5m`}},
 		{name: "bare number as duration", file: "shutdown_grace: 15\n", want: []string{`line 1: "15" is not a duration like 30s or 5m`}},
 		{name: "not a number", file: "worker:\n  concurrency: many\n", want: []string{"line 2", "many"}},
