@@ -20,6 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
 	"hooklog/config"
 	"hooklog/models"
 	"hooklog/webhooks"
@@ -245,48 +249,77 @@ func (in *install) openStore() *models.Store {
 	return store
 }
 
-// apiHas reports through the API whether the merchant has any event in status.
-func (in *install) apiHas(status models.Status) (bool, error) {
-	req, _ := http.NewRequest(http.MethodGet, "http://"+in.addr+"/api/v1/events?limit=1&status="+string(status), nil)
-	req.Header.Set("Authorization", "Bearer "+in.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Items []json.RawMessage `json:"items"`
-	}
-	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("GET /api/v1/events: %s", resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return false, err
-	}
-	return len(out.Items) > 0, nil
+// unfinished is an event the workers have not finished, as the drain check sees it.
+type unfinished struct {
+	ID            uint
+	ExternalID    string
+	Status        models.Status
+	Attempts      int
+	LastError     string
+	NextAttemptAt *time.Time
 }
 
-// waitDrained waits until no event is pending, processing or failed with a retry to come.
-func (in *install) waitDrained(timeout time.Duration) {
+// readOnly opens the database read-only beside the running server (WAL lets it read while the
+// server writes).
+func (in *install) readOnly() *gorm.DB {
 	in.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		busy := false
-		for _, st := range []models.Status{models.StatusPending, models.StatusProcessing, models.StatusFailed} {
-			has, err := in.apiHas(st)
-			if err != nil {
-				in.t.Fatalf("drain: %v", err)
-			}
-			busy = busy || has
+	db, err := gorm.Open(sqlite.Open("file:"+filepath.Join(in.dir, "hooklog.db")+"?mode=ro&_busy_timeout=10000"),
+		&gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	in.t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
 		}
-		if !busy {
+	})
+	return db
+}
+
+// waitDrained waits until no event is pending, processing or failed. It fails when the workers
+// stop making progress for stall, or when everything takes longer than limit.
+func (in *install) waitDrained(stall, limit time.Duration) {
+	in.t.Helper()
+	db := in.readOnly()
+	start, lastProgress := time.Now(), time.Now()
+	best := int64(-1)
+	for {
+		var n int64
+		statuses := []models.Status{models.StatusPending, models.StatusProcessing, models.StatusFailed, models.StatusDead}
+		if err := db.Model(&models.Event{}).Where("status IN ?", statuses).Count(&n).Error; err != nil {
+			in.t.Fatalf("drain: %v", err)
+		}
+		if n == 0 {
+			in.t.Logf("workers drained in %s", time.Since(start).Round(time.Millisecond))
 			return
 		}
-		if time.Now().After(deadline) {
-			in.t.Fatalf("events still waiting for the workers after %s\n%s", timeout, in.log())
+		if best < 0 || n < best {
+			best, lastProgress = n, time.Now()
 		}
-		time.Sleep(100 * time.Millisecond)
+		if time.Since(lastProgress) > stall || time.Since(start) > limit {
+			var stuck []unfinished
+			db.Model(&models.Event{}).Where("status IN ?", statuses).Order("id").Limit(10).Find(&stuck)
+			var b strings.Builder
+			for _, e := range stuck {
+				fmt.Fprintf(&b, "  event %d %s: %s after %d attempts, next %v, error %q\n", e.ID, e.ExternalID, e.Status, e.Attempts, e.NextAttemptAt, e.LastError)
+			}
+			in.t.Fatalf("%d events still unfinished after %s (no progress for %s); first ones:\n%sserver warnings:\n%s",
+				n, time.Since(start).Round(time.Second), time.Since(lastProgress).Round(time.Second), b.String(), in.warnings())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// warnings returns the server log's warning and error lines (the last 40).
+func (in *install) warnings() string {
+	raw, _ := os.ReadFile(filepath.Join(in.dir, "serve.log"))
+	var lines []string
+	for line := range strings.Lines(string(raw)) {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || strings.Contains(line, "panic") {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-40):], "")
 }
 
 // ack is a delivery the server answered 2xx to.
@@ -414,7 +447,7 @@ func (l *load) finish(t *testing.T, timeout time.Duration) {
 	case <-time.After(timeout):
 		l.giveUp.Store(true)
 		<-done
-		t.Fatalf("senders could not deliver their last events within %s\n%s", timeout, l.in.log())
+		t.Fatalf("senders could not deliver their last events within %s; server warnings:\n%s", timeout, l.in.warnings())
 	}
 }
 
@@ -602,7 +635,7 @@ func TestCrashDurability(t *testing.T) {
 	// A final clean run: the senders finish what they started and the workers drain.
 	time.Sleep(500 * time.Millisecond)
 	l.finish(t, 60*time.Second)
-	in.waitDrained(60 * time.Second)
+	in.waitDrained(30*time.Second, 10*time.Minute)
 	if code, _ := p.stop(t, in.grace); code != 0 {
 		t.Fatalf("final stop: exit code %d\n%s", code, in.log())
 	}
@@ -643,7 +676,7 @@ func TestCrashGracefulStop(t *testing.T) {
 
 	// A clean run lets the workers finish whatever the stop left queued, then the database is checked.
 	p = in.start()
-	in.waitDrained(60 * time.Second)
+	in.waitDrained(30*time.Second, 10*time.Minute)
 	if code, _ := p.stop(t, in.grace); code != 0 {
 		t.Fatalf("second stop: exit code %d", code)
 	}

@@ -3,7 +3,9 @@ package handlers_test
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,5 +254,42 @@ func TestRateLimitIngest(t *testing.T) {
 	a.Advance(2 * time.Second)
 	if r := a.Send(ep, body("evt_rl_later")); r.Status != http.StatusOK || r.Outcome != models.OutcomeAccepted {
 		t.Fatalf("after waiting Retry-After: %d %q %q", r.Status, r.Outcome, r.Error)
+	}
+}
+
+// TestRateLimitConfig: ingest.rate_limit and ingest.rate_burst as config.yaml sets them.
+func TestRateLimitConfig(t *testing.T) {
+	tests := []struct {
+		yaml      string
+		rate      float64
+		burst     int
+		wantError string
+	}{
+		{yaml: "", rate: 0, burst: 0},
+		{yaml: "ingest:\n  rate_limit: 2.5\n", rate: 2.5, burst: 5},
+		{yaml: "ingest:\n  rate_limit: 0.2\n", rate: 0.2, burst: 1},
+		{yaml: "ingest:\n  rate_limit: 10\n  rate_burst: 3\n", rate: 10, burst: 3},
+		{yaml: "ingest:\n  rate_limit: -1\n", wantError: "ingest.rate_limit must be 0 (no limit) or a positive number of requests a second"},
+		{yaml: "ingest:\n  rate_limit: 1\n  rate_burst: -2\n", wantError: "ingest.rate_burst must be 0 (twice rate_limit) or positive"},
+	}
+	for _, tt := range tests {
+		path := t.TempDir() + "/hooklog.yaml"
+		if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(path, true, func(string) string { return "" })
+		if tt.wantError != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantError) {
+				t.Errorf("%q: error %v, want %q", tt.yaml, err, tt.wantError)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.yaml, err)
+			continue
+		}
+		if cfg.Ingest.RateLimit != tt.rate || cfg.Ingest.RateBurst != tt.burst {
+			t.Errorf("%q: rate %v burst %d, want %v %d", tt.yaml, cfg.Ingest.RateLimit, cfg.Ingest.RateBurst, tt.rate, tt.burst)
+		}
 	}
 }
