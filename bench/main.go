@@ -1,0 +1,604 @@
+// Command bench measures hooklog against two yardsticks in one run: a trivial receiver (the ceiling
+// of this machine and load generator) and a naive honest receiver (verify, then one INSERT per
+// request). It measures ingest throughput and latency, event processing, dashboard pages over a
+// seeded database of a million deliveries, peak memory and bytes per delivery, prints a table and
+// writes the same figures as JSON.
+//
+//	go run -tags sqlite_fts5 ./bench [-duration 10s] [-scale 1000000] [-json bench-results.json]
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// options are the command line.
+type options struct {
+	Duration        time.Duration `json:"duration"`
+	LatencyDuration time.Duration `json:"latency_duration"`
+	Conns           int           `json:"connections"`
+	Rate            int           `json:"latency_rate"`
+	Pool            int           `json:"pool"`
+	Scale           int           `json:"scale"`
+	Orders          int           `json:"scale_orders"`
+	Endpoints       int           `json:"scale_endpoints"`
+	PageRuns        int           `json:"page_runs"`
+	Ingest          bool          `json:"ingest"`
+	Wrk             bool          `json:"wrk"`
+	DrainTimeout    time.Duration `json:"drain_timeout"`
+	JSONPath        string        `json:"-"`
+	Repo            string        `json:"-"`
+	Keep            bool          `json:"-"`
+	CPUProfile      string        `json:"-"`
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each throughput run")
+	fs.DurationVar(&o.LatencyDuration, "latency-duration", 10*time.Second, "length of each fixed-rate latency run")
+	fs.IntVar(&o.Conns, "conns", 32, "connections of the load generator")
+	fs.IntVar(&o.Rate, "rate", 2000, "deliveries per second offered in the latency runs")
+	fs.IntVar(&o.Pool, "pool", 500000, "most requests pre-built for one throughput run; a run of unique requests ends early if it uses them all")
+	fs.IntVar(&o.Scale, "scale", 1000000, "deliveries to seed for the page timings (0 skips them)")
+	fs.IntVar(&o.Orders, "scale-orders", 0, "orders the seeded deliveries belong to (default: one for every 10 deliveries)")
+	fs.IntVar(&o.Endpoints, "scale-endpoints", 10, "endpoints the seeded deliveries arrive at")
+	fs.IntVar(&o.PageRuns, "page-runs", 50, "requests timed per page")
+	fs.BoolVar(&o.Ingest, "ingest", true, "run the ingest, latency and processing measurements")
+	fs.BoolVar(&o.Wrk, "wrk", true, "also measure the ceiling with wrk, when it is installed")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 3*time.Minute, "longest wait for the workers to process a run's events")
+	fs.StringVar(&o.JSONPath, "json", "bench-results.json", "where to write the results as JSON")
+	fs.StringVar(&o.Repo, "repo", ".", "the hooklog module to build")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (data directories, logs)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process itself (generator, receivers, seeding) to this file")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.Conns < 1 || o.Rate < 1 || o.Pool < 1000 || o.PageRuns < 1 || o.Duration < time.Second || o.LatencyDuration < time.Second {
+		return o, fmt.Errorf("-conns, -rate and -page-runs must be positive, -pool at least 1000, durations at least 1s")
+	}
+	if o.Orders == 0 {
+		o.Orders = max(1, o.Scale/10)
+	}
+	if o.Scale > 0 && (o.Orders < 1 || o.Endpoints < 1 || o.Orders > o.Scale) {
+		return o, fmt.Errorf("-scale-orders must be between 1 and -scale, -scale-endpoints at least 1")
+	}
+	return o, nil
+}
+
+// results is everything one run measured; the JSON file holds exactly this.
+type results struct {
+	Started time.Time `json:"started"`
+	CPUs    int       `json:"cpus"`
+	Go      string    `json:"go"`
+	Options options   `json:"options"`
+	Commit  string    `json:"commit,omitempty"`
+	// LoadAvg is /proc/loadavg at the start and the end: other work on the machine skews every figure.
+	LoadAvg   [2]string   `json:"loadavg"`
+	Ceiling   *loadResult `json:"ceiling,omitempty"`
+	Wrk       *wrkResult  `json:"ceiling_wrk,omitempty"`
+	WrkError  string      `json:"ceiling_wrk_error,omitempty"`
+	Naive     *loadResult `json:"naive,omitempty"`
+	Ingest    *loadResult `json:"ingest_unique,omitempty"`
+	IngestDup *loadResult `json:"ingest_5pct_duplicates,omitempty"`
+	// Ratios of hooklog's acknowledged/s (unique run) to the yardsticks'.
+	RatioNaive     float64            `json:"ratio_to_naive,omitempty"`
+	RatioCeiling   float64            `json:"ratio_to_ceiling,omitempty"`
+	Processing     []processingResult `json:"processing,omitempty"`
+	LatencyCeiling *loadResult        `json:"latency_ceiling,omitempty"`
+	LatencyHooklog *loadResult        `json:"latency_hooklog,omitempty"`
+	IngestPeakRSS  int64              `json:"ingest_peak_rss_bytes,omitempty"`
+	IngestStorage  *storageResult     `json:"ingest_storage,omitempty"`
+	Scale          *scaleResult       `json:"scale,omitempty"`
+	Targets        []target           `json:"targets"`
+}
+
+// target is one figure of the issue, measured against its goal.
+type target struct {
+	Name     string `json:"name"`
+	Goal     string `json:"goal"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// logf reports progress on stderr; the results go to stdout.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func run(o options) error {
+	res := &results{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), Go: runtime.Version(), Options: o}
+	res.LoadAvg[0] = loadAvg()
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	tmp, err := os.MkdirTemp("", "hooklog-bench-")
+	if err != nil {
+		return err
+	}
+	if o.Keep {
+		logf("keeping %s", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	repo, err := filepath.Abs(o.Repo)
+	if err != nil {
+		return err
+	}
+	res.Commit = commitOf(repo)
+	logf("building hooklog from %s (%s)", repo, res.Commit)
+	bin, err := buildHooklog(repo, tmp)
+	if err != nil {
+		return err
+	}
+	if o.Ingest {
+		if err := runIngest(o, tmp, bin, res); err != nil {
+			return err
+		}
+	}
+	if o.Scale > 0 {
+		sr, err := runScale(o, tmp, bin)
+		if err != nil {
+			return err
+		}
+		res.Scale = sr
+	}
+	res.LoadAvg[1] = loadAvg()
+	res.Targets = checkTargets(res)
+	printTable(os.Stdout, res)
+	raw, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.JSONPath, append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s", o.JSONPath)
+	return nil
+}
+
+// secret is the Stripe signing secret of every benchmark endpoint.
+const secret = "whsec_benchmarkbenchmarkbenchmark0123"
+
+// runIngest measures the yardsticks and hooklog's ingest, processing and latency.
+func runIngest(o options, tmp, bin string, res *results) error {
+	trivial, err := startTrivial()
+	if err != nil {
+		return err
+	}
+	defer trivial.Close()
+
+	// The ceiling: the trivial receiver ignores what it reads, so one pool serves round and round.
+	logf("ceiling: building %d requests", min(o.Pool, 100000))
+	cp, err := buildPool(poolSpec{Host: trivial.Addr, Path: "/in/ceiling", Secret: secret, N: min(o.Pool, 100000), Tag: "ceiling000"})
+	if err != nil {
+		return err
+	}
+	closedLoop("warm-up", trivial.Addr, cp.Reqs, o.Conns, time.Second, true)
+	logf("ceiling: %s at c=%d", o.Duration, o.Conns)
+	c := closedLoop("ceiling", trivial.Addr, cp.Reqs, o.Conns, o.Duration, true)
+	res.Ceiling = &c
+	logLoad(c)
+	if o.Wrk {
+		logf("ceiling: wrk, %s at c=%d", o.Duration, o.Conns)
+		w, err := runWrk(tmp, trivial.Addr, cp.Reqs[:min(len(cp.Reqs), 10000)], runtime.NumCPU(), o.Conns, o.Duration)
+		if err != nil {
+			res.WrkError = err.Error()
+			logf("wrk: %v", err)
+		} else {
+			logf("  wrk: %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors", w.Rate, w.P50ms, w.P99ms, w.Errors)
+		}
+		res.Wrk = w
+	}
+	cp = nil
+
+	// The naive receiver: verify, one INSERT per request.
+	naiveDir := filepath.Join(tmp, "naive")
+	if err := os.MkdirAll(naiveDir, 0o700); err != nil {
+		return err
+	}
+	naive, err := startNaive(naiveDir, secret)
+	if err != nil {
+		return err
+	}
+	if err := warmUp(naive.Addr, "/in/naive", "naivewarm0", o.Conns); err != nil {
+		naive.Close()
+		return err
+	}
+	// A unique pool large enough for the ceiling's rate: the naive receiver cannot be faster.
+	size := poolSize(o, c.Rate)
+	logf("naive: building %d requests", size)
+	np, err := buildPool(poolSpec{Host: naive.Addr, Path: "/in/naive", Secret: secret, N: size, Tag: "naive00000"})
+	if err != nil {
+		naive.Close()
+		return err
+	}
+	logf("naive: %s at c=%d", o.Duration, o.Conns)
+	n := closedLoop("naive", naive.Addr, np.Reqs, o.Conns, o.Duration, false)
+	res.Naive = &n
+	logLoad(n)
+	naive.Close()
+	np = nil
+
+	// hooklog itself.
+	dataDir := filepath.Join(tmp, "ingest")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	h, err := newHooklog(bin, dataDir)
+	if err != nil {
+		return err
+	}
+	ep, err := h.addEndpoint("Stripe", secret)
+	if err != nil {
+		return err
+	}
+	token, err := h.addToken()
+	if err != nil {
+		return err
+	}
+	logf("hooklog: serve on %s, data in %s", h.addr, dataDir)
+	if err := h.start(); err != nil {
+		return err
+	}
+	defer h.stop()
+	w, err := openWatcher(filepath.Join(dataDir, "hooklog.db"))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := warmUp(h.addr, ep.Path(), "hookwarm00", o.Conns); err != nil {
+		return err
+	}
+	if _, _, err := h.waitDrained(w, token, o.DrainTimeout); err != nil {
+		return err
+	}
+
+	runs := []struct {
+		name, tag string
+		dup       float64
+		out       **loadResult
+	}{
+		{"unique", "unique0000", 0, &res.Ingest},
+		{"5% duplicates", "duplicate0", 0.05, &res.IngestDup},
+	}
+	for _, r := range runs {
+		// Three times the naive receiver's rate is room enough; a run that uses it all up says so.
+		size := poolSize(o, 3*res.Naive.Rate)
+		logf("hooklog %s: building %d requests", r.name, size)
+		p, err := buildPool(poolSpec{Host: h.addr, Path: ep.Path(), Secret: secret, N: size, Tag: r.tag, DupShare: r.dup})
+		if err != nil {
+			return err
+		}
+		logf("hooklog %s: %s at c=%d, then waiting for processing", r.name, o.Duration, o.Conns)
+		lr, pr, err := measureProcessing(h, w, token, r.name, o.DrainTimeout, func() loadResult {
+			return closedLoop("hooklog "+r.name, h.addr, p.Reqs, o.Conns, o.Duration, false)
+		})
+		if err != nil {
+			return err
+		}
+		*r.out = &lr
+		res.Processing = append(res.Processing, pr)
+		logLoad(lr)
+		logf("  processing: arrival %.0f/s, during the run %.0f/s, backlog %d drained in %.1fs (%.0f/s), overall %.0f/s = %.2fx arrival%s",
+			pr.ArrivalRate, pr.DuringRate, pr.BacklogAtEnd, pr.DrainSeconds, pr.DrainRate, pr.OverallRate, pr.Ratio, timedOut(pr))
+	}
+	if res.Naive.Rate > 0 {
+		res.RatioNaive = res.Ingest.Rate / res.Naive.Rate
+	}
+	if res.Ceiling.Rate > 0 {
+		res.RatioCeiling = res.Ingest.Rate / res.Ceiling.Rate
+	}
+
+	// Latency below saturation, open loop, the ceiling first.
+	count := o.Rate * int(o.LatencyDuration/time.Second)
+	logf("latency: %d/s for %s to the ceiling, then to hooklog", o.Rate, o.LatencyDuration)
+	lp, err := buildPool(poolSpec{Host: trivial.Addr, Path: "/in/ceiling", Secret: secret, N: max(count, 1000), Tag: "latceiling"})
+	if err != nil {
+		return err
+	}
+	lc := openLoop("ceiling", trivial.Addr, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
+	res.LatencyCeiling = &lc
+	logLoad(lc)
+	lp, err = buildPool(poolSpec{Host: h.addr, Path: ep.Path(), Secret: secret, N: max(count, 1000), Tag: "lathooklog"})
+	if err != nil {
+		return err
+	}
+	lh := openLoop("hooklog", h.addr, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
+	res.LatencyHooklog = &lh
+	logLoad(lh)
+	if _, _, err := h.waitDrained(w, token, o.DrainTimeout); err != nil {
+		return err
+	}
+
+	w.Close()
+	h.stop()
+	res.IngestPeakRSS = h.PeakRSS()
+	st, err := measureStorage(filepath.Join(dataDir, "hooklog.db"))
+	if err != nil {
+		return err
+	}
+	res.IngestStorage = &st
+	return nil
+}
+
+// logLoad reports a run's figures as soon as it ends.
+func logLoad(l loadResult) {
+	logf("  %s: %.0f ack/s, p50 %.2f ms, p99 %.2f ms, %d errors %v", l.Target, l.Rate, l.P50ms, l.P99ms, l.Errors(), l.Statuses)
+}
+
+func timedOut(p processingResult) string {
+	if p.TimedOut {
+		return " (NOT drained within -drain-timeout)"
+	}
+	return ""
+}
+
+// poolSize is how many requests to pre-build for a run expected to go no faster than rate: at most
+// -pool, at least 20,000.
+func poolSize(o options, rate float64) int {
+	return min(o.Pool, max(20000, int(rate*o.Duration.Seconds()*1.2)))
+}
+
+// warmUp sends 2,000 unique requests so connections, caches and the database are warm before a
+// measured run.
+func warmUp(addr, path, tag string, conns int) error {
+	p, err := buildPool(poolSpec{Host: addr, Path: path, Secret: secret, N: 2000, Tag: tag})
+	if err != nil {
+		return err
+	}
+	r := closedLoop("warm-up", addr, p.Reqs, conns, 30*time.Second, false)
+	if r.Errors() > 0 {
+		return fmt.Errorf("warm-up of %s: %d of %d requests failed (statuses %v, first error %q)", addr, r.Errors(), r.Sent, r.Statuses, r.FirstErr)
+	}
+	return nil
+}
+
+func checkTargets(r *results) []target {
+	var ts []target
+	add := func(name, goal, measured string, met bool) {
+		ts = append(ts, target{Name: name, Goal: goal, Measured: measured, Met: met})
+	}
+	if r.Ingest != nil && r.Naive != nil {
+		errs := r.Ingest.Errors() + r.IngestDup.Errors()
+		add("ingest vs naive", ">= 1.0x, 0 errors", fmt.Sprintf("%.2fx, %d errors", r.RatioNaive, errs), r.RatioNaive >= 1 && errs == 0)
+	}
+	if r.LatencyHooklog != nil && r.LatencyCeiling != nil {
+		limit := 2*r.LatencyCeiling.P99ms + 5
+		add(fmt.Sprintf("p99 at %d/s", r.Options.Rate), fmt.Sprintf("<= 2x ceiling + 5 ms = %.2f ms", limit),
+			fmt.Sprintf("%.2f ms", r.LatencyHooklog.P99ms), r.LatencyHooklog.P99ms <= limit && r.LatencyHooklog.Errors() == 0)
+	}
+	for _, p := range r.Processing {
+		add("processing ("+p.Run+")", ">= 0.5x arrival", fmt.Sprintf("%.2fx (%.0f/s vs %.0f/s)", p.Ratio, p.OverallRate, p.ArrivalRate), p.Ratio >= 0.5 && !p.TimedOut)
+	}
+	if s := r.Scale; s != nil {
+		var worstPage, worstSearch pageResult
+		for _, p := range s.Pages {
+			if p.Search {
+				if p.P95ms >= worstSearch.P95ms {
+					worstSearch = p
+				}
+			} else if p.P95ms >= worstPage.P95ms {
+				worstPage = p
+			}
+		}
+		pagesOK, searchOK := worstPage.P95ms < 50 && worstPage.Errors == 0, worstSearch.P95ms < 100 && worstSearch.Errors == 0
+		for _, p := range s.Pages {
+			if p.Errors > 0 {
+				if p.Search {
+					searchOK = false
+				} else {
+					pagesOK = false
+				}
+			}
+		}
+		n := human(int64(s.Deliveries))
+		add("pages p95 at "+n, "< 50 ms", fmt.Sprintf("worst %.1f ms (%s)", worstPage.P95ms, worstPage.Name), pagesOK)
+		add("search p95 at "+n, "< 100 ms", fmt.Sprintf("worst %.1f ms (%s)", worstSearch.P95ms, worstSearch.Name), searchOK)
+	}
+	peak := max(r.IngestPeakRSS, scaleRSS(r.Scale))
+	if peak > 0 {
+		add("peak RSS", "< 150 MB", fmt.Sprintf("%.1f MB", float64(peak)/(1<<20)), peak < 150<<20)
+	}
+	for _, st := range []struct {
+		name string
+		s    *storageResult
+	}{{"ingest", r.IngestStorage}, {"scale", scaleStorage(r.Scale)}} {
+		if st.s == nil {
+			continue
+		}
+		add("bytes/delivery ("+st.name+")", "< 3072 incl. search index",
+			fmt.Sprintf("%.0f (%.0f without index; bodies %.0f)", st.s.PerDelivery, st.s.PerDeliveryNoIndex, st.s.AvgBodyBytes), st.s.PerDelivery < 3072)
+	}
+	return ts
+}
+
+func scaleRSS(s *scaleResult) int64 {
+	if s == nil {
+		return 0
+	}
+	return s.PeakRSS
+}
+
+func scaleStorage(s *scaleResult) *storageResult {
+	if s == nil {
+		return nil
+	}
+	return s.Storage
+}
+
+// printTable writes the results for people.
+func printTable(out io.Writer, r *results) {
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "hooklog bench  %s  commit %s  %d CPUs  %s  load average %s at start, %s at end\n\n",
+		r.Started.Format(time.RFC3339), r.Commit, r.CPUs, r.Go, r.LoadAvg[0], r.LoadAvg[1])
+	if r.Ceiling != nil {
+		fmt.Fprintf(tw, "THROUGHPUT (closed loop)\tconns\tack/s\tp50 ms\tp99 ms\terrors\tnote\n")
+		row := func(name string, l *loadResult, note string) {
+			if l == nil {
+				return
+			}
+			if l.Exhausted {
+				note = strings.TrimSpace(note + " (pool used up: raise -pool)")
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.2f\t%.2f\t%d\t%s\n", name, l.Conns, human(int64(l.Rate)), l.P50ms, l.P99ms, l.Errors(), note)
+		}
+		row("ceiling: trivial receiver", r.Ceiling, "bench generator")
+		if r.Wrk != nil {
+			fmt.Fprintf(tw, "ceiling: trivial receiver\t%d\t%s\t%.2f\t%.2f\t%d\twrk -t%d, %d requests replayed\n",
+				r.Wrk.Conns, human(int64(r.Wrk.Rate)), r.Wrk.P50ms, r.Wrk.P99ms, r.Wrk.Errors, r.Wrk.Threads, r.Wrk.Requests)
+		}
+		row("naive: verify + INSERT", r.Naive, "")
+		row("hooklog: unique", r.Ingest, fmt.Sprintf("%.2fx naive, %.2fx ceiling", r.RatioNaive, r.RatioCeiling))
+		if r.IngestDup != nil && r.Naive != nil && r.Naive.Rate > 0 {
+			row("hooklog: 5% duplicates", r.IngestDup, fmt.Sprintf("%.2fx naive", r.IngestDup.Rate/r.Naive.Rate))
+		}
+		fmt.Fprintln(tw)
+	}
+	if r.LatencyCeiling != nil {
+		fmt.Fprintf(tw, "LATENCY (open loop, %d/s offered)\tconns\tack/s\tp50 ms\tp99 ms\terrors\tmax ms\n", r.Options.Rate)
+		for _, l := range []*loadResult{r.LatencyCeiling, r.LatencyHooklog} {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.2f\t%.2f\t%d\t%.2f\n", l.Target, l.Conns, human(int64(l.Rate)), l.P50ms, l.P99ms, l.Errors(), l.Maxms)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(r.Processing) > 0 {
+		fmt.Fprintf(tw, "PROCESSING\tarrival/s\tduring run/s\tbacklog\tdrain s\tdrain/s\toverall/s\tratio\tnote\n")
+		for _, p := range r.Processing {
+			note := ""
+			if p.TimedOut {
+				note = "not drained within -drain-timeout"
+			}
+			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%d\t%.1f\t%.0f\t%.0f\t%.2f\t%s\n", p.Run, p.ArrivalRate, p.DuringRate, p.BacklogAtEnd,
+				p.DrainSeconds, p.DrainRate, p.OverallRate, p.Ratio, note)
+		}
+		fmt.Fprintln(tw)
+	}
+	if s := r.Scale; s != nil {
+		fmt.Fprintf(tw, "PAGES (%s deliveries, %s orders, seeded in %.0fs)\trequests\tp50 ms\tp95 ms\tmax ms\terrors\tbytes\tnote\n",
+			human(int64(s.Deliveries)), human(int64(s.Orders)), s.SeedSeconds)
+		for _, p := range s.Pages {
+			note := ""
+			if p.Empty > 0 {
+				note = fmt.Sprintf("%d searches found nothing", p.Empty)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\n", p.Name, p.Requests, p.P50ms, p.P95ms, p.Maxms, p.Errors, human(p.Bytes), note)
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintf(tw, "MEMORY AND STORAGE\tvalue\n")
+	if r.IngestPeakRSS > 0 {
+		fmt.Fprintf(tw, "peak RSS, ingest server\t%.1f MB\n", float64(r.IngestPeakRSS)/(1<<20))
+	}
+	if s := r.Scale; s != nil {
+		fmt.Fprintf(tw, "peak RSS, page server at %s\t%.1f MB\n", human(int64(s.Deliveries)), float64(s.PeakRSS)/(1<<20))
+	}
+	for _, st := range []struct {
+		name string
+		s    *storageResult
+	}{{"ingest database", r.IngestStorage}, {"seeded database", scaleStorage(r.Scale)}} {
+		if st.s == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s: %s deliveries, %s\t%.0f B/delivery, %.0f without search index (%s, %s); bodies avg %.0f B\n",
+			st.name, human(st.s.Deliveries), humanBytes(st.s.FileBytes), st.s.PerDelivery, st.s.PerDeliveryNoIndex,
+			humanBytes(st.s.SearchBytes), st.s.SearchMethod, st.s.AvgBodyBytes)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "TARGETS\tgoal\tmeasured\tmet\n")
+	for _, t := range r.Targets {
+		met := "no"
+		if t.Met {
+			met = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Goal, t.Measured, met)
+	}
+	tw.Flush()
+}
+
+// commitOf names the work tree's commit, with "+dirty" when it has changes.
+func commitOf(repo string) string {
+	out, err := exec.Command("git", "-C", repo, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", repo, "status", "--porcelain").Output(); err == nil && len(st) > 0 {
+		c += "+dirty"
+	}
+	return c
+}
+
+// loadAvg is the first three fields of /proc/loadavg.
+func loadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(raw))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// human writes n with thousands separators.
+func human(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+}
