@@ -152,6 +152,8 @@ func (s *Sessions) clear(sess *sessions.Session) {
 func (s *Sessions) RequireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if principal(c).UserID != 0 {
+			// A signed-in page must not come back from the browser's cache after logout (Back button).
+			c.Response().Header().Set("Cache-Control", "no-store")
 			return next(c)
 		}
 		target := "/login"

@@ -9,8 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -25,6 +29,8 @@ type Store struct {
 	DB  *gorm.DB
 	box *Box
 	now func() time.Time
+	// writeMu makes the busy writers take turns on SQLite; see writeTx.
+	writeMu sync.Mutex
 }
 
 // Options configure Open.
@@ -102,7 +108,7 @@ func openSQLite(o Options) (*gorm.DB, error) {
 	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=" + o.Synchronous +
 		"&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate&_cache_size=-20000"
-	db, err := gorm.Open(sqlite.Open(dsn), gormConfig())
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver(), DSN: dsn}), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -110,7 +116,7 @@ func openSQLite(o Options) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	// WAL lets readers run beside the one writer; writers queue on busy_timeout.
+	// WAL lets readers run beside the one writer; the busy writers take turns in Go (see writeTx).
 	sqlDB.SetMaxOpenConns(8)
 	sqlDB.SetMaxIdleConns(8)
 	sqlDB.SetConnMaxLifetime(0)
@@ -118,14 +124,25 @@ func openSQLite(o Options) (*gorm.DB, error) {
 }
 
 func openPostgres(o Options) (*gorm.DB, error) {
+	connCfg, err := pgx.ParseConfig(o.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("store: PostgreSQL DSN %s: %w", RedactDSN(o.DSN), err)
+	}
+	// Times come back in UTC, as from SQLite, whatever the server's or the process's time zone.
+	sqlDB := stdlib.OpenDB(*connCfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	}))
 	cfg := gormConfig()
 	cfg.NowFunc = func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	db, err := gorm.Open(postgres.Open(o.DSN), cfg)
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), cfg)
 	if err != nil {
+		sqlDB.Close()
 		return nil, fmt.Errorf("store: open PostgreSQL %s: %w", RedactDSN(o.DSN), err)
 	}
-	sqlDB, err := db.DB()
-	if err != nil {
+	if err := registerPGText(db); err != nil {
+		sqlDB.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	conns := o.MaxConns

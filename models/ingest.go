@@ -116,22 +116,29 @@ func (ing *Ingester) run() {
 // commit stores a batch in one transaction. If the batch fails as a whole, each request is retried
 // alone so one bad request cannot fail its neighbours.
 func (ing *Ingester) commit(batch []*ingestJob) {
-	err := ing.store.DB.Transaction(func(tx *gorm.DB) error {
+	err := ing.store.writeTx(func(tx *gorm.DB) error {
+		stored := make([]*Delivery, 0, len(batch))
 		for _, j := range batch {
-			r, err := storeIncoming(tx, j.in)
+			r, d, err := storeIncoming(tx, j.in)
 			if err != nil {
 				return err
 			}
 			j.result = r
+			stored = append(stored, d)
 		}
-		return nil
+		// One statement for the batch's search rows: FTS5 flushes its pending terms at every
+		// statement, so indexing row by row would write a tiny index segment per delivery.
+		return indexDeliveries(tx, stored)
 	})
 	if err != nil && len(batch) > 1 {
 		for _, j := range batch {
-			j.err = ing.store.DB.Transaction(func(tx *gorm.DB) error {
-				r, err := storeIncoming(tx, j.in)
+			j.err = ing.store.writeTx(func(tx *gorm.DB) error {
+				r, d, err := storeIncoming(tx, j.in)
+				if err != nil {
+					return err
+				}
 				j.result = r
-				return err
+				return indexDeliveries(tx, []*Delivery{d})
 			})
 		}
 	} else {
@@ -153,15 +160,16 @@ func (ing *Ingester) commit(batch []*ingestJob) {
 	}
 }
 
-// storeIncoming writes one delivery (and its event unless it is a duplicate) inside tx.
-func storeIncoming(tx *gorm.DB, in *Incoming) (Stored, error) {
+// storeIncoming writes one delivery (and its event unless it is a duplicate) inside tx and returns
+// the stored delivery for the search index.
+func storeIncoming(tx *gorm.DB, in *Incoming) (Stored, *Delivery, error) {
 	d := in.Delivery
 	d.ID = 0
 	if in.Event != nil {
 		ev := *in.Event
 		ev.ID = 0
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ev).Error; err != nil {
-			return Stored{}, err
+			return Stored{}, nil, err
 		}
 		if ev.ID != 0 {
 			d.Outcome = OutcomeAccepted
@@ -169,10 +177,10 @@ func storeIncoming(tx *gorm.DB, in *Incoming) (Stored, error) {
 			// Already stored: this delivery is a duplicate of the first event.
 			var first Event
 			if err := tx.Select("id").Where("endpoint_id = ? AND external_id = ?", ev.EndpointID, ev.ExternalID).Take(&first).Error; err != nil {
-				return Stored{}, err
+				return Stored{}, nil, err
 			}
 			if err := tx.Model(&Event{}).Where("id = ?", first.ID).Update("delivery_count", gorm.Expr("delivery_count + 1")).Error; err != nil {
-				return Stored{}, err
+				return Stored{}, nil, err
 			}
 			ev.ID = first.ID
 			d.Outcome = OutcomeDuplicate
@@ -180,14 +188,11 @@ func storeIncoming(tx *gorm.DB, in *Incoming) (Stored, error) {
 		d.EventID = &ev.ID
 	}
 	if err := tx.Create(&d).Error; err != nil {
-		return Stored{}, err
-	}
-	if err := indexDelivery(tx, &d); err != nil {
-		return Stored{}, err
+		return Stored{}, nil, err
 	}
 	r := Stored{DeliveryID: d.ID, Outcome: d.Outcome}
 	if d.EventID != nil {
 		r.EventID = *d.EventID
 	}
-	return r, nil
+	return r, &d, nil
 }

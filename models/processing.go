@@ -39,6 +39,8 @@ func (s *Store) ClaimEvents(n int, lease time.Duration) ([]Claim, error) {
 	now := s.Now()
 	token := newClaimToken()
 	var evs []Event
+	unlock := s.lockWrites()
+	defer unlock()
 	err := s.DB.Raw(`UPDATE events SET
 			status = ?, claim_token = ?, attempts = attempts + 1, next_attempt_at = ?,
 			pending_trigger = CASE WHEN pending_trigger = '' AND attempts > 0 THEN ? ELSE pending_trigger END
@@ -86,9 +88,10 @@ type RunResult struct {
 func (s *Store) CompleteEvent(c *Claim, r RunResult) (string, error) {
 	now := s.Now()
 	var result string
-	err := s.DB.Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(func(tx *gorm.DB) error {
 		ev := c.Event
 		ev.SetNormalised(r.Normalised)
+		storableEvent(tx, &ev)
 		var err error
 		result, err = s.applyToOrder(tx, &ev, r.Cumulative, now)
 		if err != nil {
@@ -218,7 +221,7 @@ func (s *Store) FailEvent(c *Claim, runErr error, retryAt *time.Time, maxAttempt
 		status, retryAt = StatusDead, nil
 	}
 	msg := runErr.Error()
-	err := s.DB.Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(func(tx *gorm.DB) error {
 		res := tx.Model(&Event{}).Where("id = ? AND claim_token = ? AND status = ?", c.ID, c.ClaimToken, StatusProcessing).
 			Updates(map[string]any{"status": status, "claim_token": "", "next_attempt_at": retryAt, "last_error": msg,
 				"pending_trigger": "", "pending_actor": ""})

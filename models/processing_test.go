@@ -82,8 +82,12 @@ func bbIngest(t testing.TB, s *Store, ep *Endpoint, body string) Stored {
 		Headers: http.Header{"X-Signature": {"sig"}}, Body: []byte(body), BodySize: int64(len(body)), StatusCode: 200, EventType: n.Type}, Event: ev}
 	var st Stored
 	if err := s.DB.Transaction(func(tx *gorm.DB) error {
-		st, err = storeIncoming(tx, in)
-		return err
+		var d *Delivery
+		st, d, err = storeIncoming(tx, in)
+		if err != nil {
+			return err
+		}
+		return indexDeliveries(tx, []*Delivery{d})
 	}); err != nil {
 		t.Fatal(err)
 	}

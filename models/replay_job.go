@@ -179,7 +179,7 @@ func (s *Store) CreateReplayJob(merchantID uint, createdBy string, filter *JobFi
 		}
 		j.EventIDs, j.Total = own, len(own)
 	}
-	err := s.DB.Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(func(tx *gorm.DB) error {
 		if filter != nil {
 			var n int64
 			if err := replayable(tx, merchantID, *filter).Count(&n).Error; err != nil {
@@ -272,8 +272,10 @@ func (s *Store) ClaimReplayJob(lease time.Duration) (*ReplayJob, error) {
 	}
 	token := newClaimToken()
 	var ids []uint
+	unlock := s.lockWrites()
+	defer unlock()
 	err = s.DB.Raw(`UPDATE replay_jobs SET lease_until = ?, lease_token = ?, updated_at = ?
-		WHERE id = (SELECT id FROM replay_jobs WHERE status = ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT 1)
+		WHERE id = (SELECT id FROM replay_jobs WHERE status = ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT 1`+skipLocked(s.DB)+`)
 		RETURNING id`, now.Add(lease), token, now, JobRunning, now).Scan(&ids).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: claim replay job: %w", err)
@@ -318,7 +320,7 @@ func (s *Store) ReplayJobChunk(j *ReplayJob, size int, lease time.Duration) (int
 	now := s.Now()
 	var queued []uint
 	finished := false
-	err := s.DB.Transaction(func(tx *gorm.DB) error {
+	err := s.writeTx(func(tx *gorm.DB) error {
 		var cursor uint
 		var err error
 		queued, cursor, finished, err = nextJobChunk(tx, j, size)

@@ -11,7 +11,21 @@ import (
 
 // migrateSearch creates the full-text index over delivery bodies and headers. It is contentless: the
 // text lives once, in deliveries, and the index holds only tokens, so it costs little per delivery.
+//
+// On PostgreSQL it is a table of tsvectors (see search_postgres.go) under a GIN index, written in the
+// same transaction as the delivery.
 func (s *Store) migrateSearch() error {
+	if s.Postgres() {
+		for _, stmt := range []string{
+			`CREATE TABLE IF NOT EXISTS delivery_search (delivery_id bigint PRIMARY KEY, doc tsvector NOT NULL)`,
+			`CREATE INDEX IF NOT EXISTS idx_delivery_search_doc ON delivery_search USING GIN (doc)`,
+		} {
+			if err := s.DB.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("store: create search index: %w", err)
+			}
+		}
+		return nil
+	}
 	err := s.DB.Exec(`CREATE VIRTUAL TABLE IF NOT EXISTS delivery_search USING fts5(
 		body, headers, content='', contentless_delete=1, tokenize="unicode61 tokenchars '_@.+-'")`).Error
 	if err != nil {
@@ -42,8 +56,43 @@ func searchText(d *Delivery) (body, headers string) {
 	return body, b.String()
 }
 
+// indexDeliveries adds deliveries to the search index inside tx, many rows per statement.
+func indexDeliveries(tx *gorm.DB, ds []*Delivery) error {
+	if isPostgres(tx) {
+		for _, d := range ds {
+			if err := indexDelivery(tx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	const perStatement = 200 // 3 parameters a row, well under SQLite's limit
+	for len(ds) > 0 {
+		n := min(len(ds), perStatement)
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO delivery_search(rowid, body, headers) VALUES ")
+		args := make([]any, 0, 3*n)
+		for i, d := range ds[:n] {
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(?, ?, ?)")
+			body, headers := searchText(d)
+			args = append(args, d.ID, body, headers)
+		}
+		if err := tx.Exec(sql.String(), args...).Error; err != nil {
+			return err
+		}
+		ds = ds[n:]
+	}
+	return nil
+}
+
 // indexDelivery adds a delivery to the search index inside tx.
 func indexDelivery(tx *gorm.DB, d *Delivery) error {
 	body, headers := searchText(d)
+	if isPostgres(tx) {
+		return tx.Exec("INSERT INTO delivery_search(delivery_id, doc) VALUES (?, CAST(? AS tsvector))", d.ID, pgSearchDoc(headers, body)).Error
+	}
 	return tx.Exec("INSERT INTO delivery_search(rowid, body, headers) VALUES (?, ?, ?)", d.ID, body, headers).Error
 }

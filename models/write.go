@@ -1,0 +1,22 @@
+package models
+
+import "gorm.io/gorm"
+
+// writeTx runs fn in a write transaction. On SQLite only one writer can hold the database at a time,
+// and a writer that finds it taken waits in SQLite's busy handler, which sleeps in steps of up to
+// 100 ms: under load the ingester would stall behind the workers for whole sleeps. So the busy
+// writers (ingest batches, claims, completions, replay jobs) take turns on a Go mutex instead and
+// never meet the busy handler. PostgreSQL has row locks and needs no such turn-taking.
+func (s *Store) writeTx(fn func(tx *gorm.DB) error) error {
+	defer s.lockWrites()()
+	return s.DB.Transaction(fn)
+}
+
+// lockWrites takes the writers' turn on SQLite and returns the function that gives it back.
+func (s *Store) lockWrites() func() {
+	if s.Postgres() {
+		return func() {}
+	}
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
+}
