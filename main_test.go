@@ -424,7 +424,7 @@ func TestCLIUsage(t *testing.T) {
 	os.WriteFile(bad, []byte("listen: 127.0.0.1:1\nworkers: 3\n"), 0o600)
 	errb.Reset()
 	code = run([]string{"-config", bad, "serve"}, strings.NewReader(""), &out, &errb, func(k string) string { return h.vars[k] })
-	if code != 1 || !strings.Contains(errb.String(), "line 2: field workers not found") {
+	if code != 1 || !strings.Contains(errb.String(), "line 2: unknown setting workers") {
 		t.Errorf("bad config: exit %d, %q", code, errb.String())
 	}
 }
