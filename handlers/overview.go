@@ -66,7 +66,7 @@ func (h *Overview) Show(c echo.Context) error {
 			views.Stat{Label: "Deliveries · " + w.label, Value: views.FormatCount(st.Deliveries),
 				Hint: views.FormatCount(st.Deliveries-st.Rejected) + " verified", URL: "/deliveries?" + sinceParam.Encode()},
 			views.Stat{Label: "Failures · " + w.label, Value: views.FormatCount(st.Failures()),
-				Hint: fmt.Sprintf("%s rejected, %s failed events", views.FormatCount(st.Rejected), views.FormatCount(st.FailedEvents)),
+				Hint: fmt.Sprintf("%s rejected, %s", views.FormatCount(st.Rejected), plural(st.FailedEvents, "failed event", "failed events")),
 				URL:  "/deliveries?" + rejected.Encode()},
 			views.Stat{Label: "Failure rate · " + w.label, Value: views.FormatPercent(st.FailureRate()),
 				Hint: "failures per delivery"},
@@ -127,5 +127,19 @@ func failedHint(b models.Backlog) string {
 	if b.Failed == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("%s retry on their own", views.FormatCount(b.Retrying))
+	switch b.Retrying {
+	case 0:
+		return "none will retry on its own; replay them"
+	case 1:
+		return "1 will retry on its own"
+	}
+	return fmt.Sprintf("%s will retry on their own", views.FormatCount(b.Retrying))
+}
+
+// plural writes a count with the singular or plural noun.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return views.FormatCount(n) + " " + many
 }

@@ -14,22 +14,19 @@ type Routes struct {
 	API      *API
 	Health   *Health
 	Sessions *Sessions
-	// operations pages: begin
+
 	Overview   *Overview
 	Deliveries *Deliveries
 	Events     *Events
 	ReplayJobs *ReplayJobs
-	// operations pages: end
-	// admin pages: begin
+
 	Endpoints *Endpoints
 	Users     *Users
 	Tokens    *Tokens
 	AuditLog  *AuditLog
-	// admin pages: end
-	// records pages: begin
+
 	Orders *Orders
 	Search *Search
-	// records pages: end
 }
 
 // Register lists every route of the server in one place.
@@ -60,8 +57,8 @@ func Register(e *echo.Echo, r Routes) {
 	dash := web.Group("", r.Sessions.RequireLogin)
 	operate := requireRole(models.RoleOperator)
 	admin := requireRole(models.RoleAdmin)
-	_, _ = operate, admin
-	// operations routes: begin
+
+	// What people watch and act on: everyone reads, operators replay and mark.
 	dash.GET("/", r.Overview.Show)
 	dash.GET("/deliveries", r.Deliveries.List)
 	dash.GET("/deliveries.csv", r.Deliveries.Export)
@@ -76,8 +73,8 @@ func Register(e *echo.Echo, r Routes) {
 	dash.POST("/replay-jobs", r.ReplayJobs.Create, operate)
 	dash.GET("/replay-jobs/:id", r.ReplayJobs.Show)
 	dash.POST("/replay-jobs/:id/cancel", r.ReplayJobs.Cancel, operate)
-	// operations routes: end
-	// admin routes: begin
+
+	// Administration of the merchant: admins only.
 	dash.GET("/endpoints", r.Endpoints.List, admin)
 	dash.GET("/endpoints/new", r.Endpoints.New, admin)
 	dash.POST("/endpoints", r.Endpoints.Create, admin)
@@ -98,13 +95,11 @@ func Register(e *echo.Echo, r Routes) {
 	dash.POST("/tokens", r.Tokens.Create, admin)
 	dash.POST("/tokens/:id/revoke", r.Tokens.Revoke, admin)
 	dash.GET("/audit", r.AuditLog.List, admin)
-	// admin routes: end
-	// records routes: begin
+
+	// Records for support and disputes: everyone reads and exports.
 	dash.GET("/orders", r.Orders.List)
 	dash.GET("/orders/:reference", r.Orders.Show)
 	dash.GET("/orders/:reference/evidence.json", r.Orders.Evidence)
 	dash.GET("/search", r.Search.Page)
 	dash.GET("/search.csv", r.Search.CSV)
-	// records routes: end
-	_ = dash
 }

@@ -46,26 +46,20 @@ func New(d Deps) *echo.Echo {
 	ingest := &Ingest{Store: d.Store, Ingester: d.Ingester, MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		Tolerance: cfg.Ingest.Tolerance.Duration, Log: d.Log, Limit: NewRateLimiter(cfg.Ingest.RateLimit, cfg.Ingest.RateBurst, d.Store.Now)}
 	Register(e, Routes{
-		Ingest:   ingest,
-		API:      &API{Store: d.Store, Wake: d.Worker.Wake},
-		Health:   &Health{Ping: d.Store.Ping, WorkersRunning: d.Worker.Running},
-		Sessions: sessions,
-		// operations handlers: begin
+		Ingest:     ingest,
+		API:        &API{Store: d.Store, Wake: d.Worker.Wake},
+		Health:     &Health{Ping: d.Store.Ping, WorkersRunning: d.Worker.Running},
+		Sessions:   sessions,
 		Overview:   &Overview{Store: d.Store, Sessions: sessions, BaseURL: cfg.BaseURL},
 		Deliveries: &Deliveries{Store: d.Store, Sessions: sessions, Log: d.Log},
 		Events:     &Events{Store: d.Store, Sessions: sessions, Wake: d.Worker.Wake},
 		ReplayJobs: &ReplayJobs{Store: d.Store, Sessions: sessions},
-		// operations handlers: end
-		// admin handlers: begin
-		Endpoints: &Endpoints{Store: d.Store, Sessions: sessions, BaseURL: cfg.BaseURL, Ingest: ingest},
-		Users:     &Users{Store: d.Store, Sessions: sessions},
-		Tokens:    &Tokens{Store: d.Store, Sessions: sessions, BaseURL: cfg.BaseURL},
-		AuditLog:  &AuditLog{Store: d.Store, Sessions: sessions},
-		// admin handlers: end
-		// records handlers: begin
-		Orders: &Orders{Store: d.Store, Sessions: sessions},
-		Search: &Search{Store: d.Store, Sessions: sessions, Log: d.Log},
-		// records handlers: end
+		Endpoints:  &Endpoints{Store: d.Store, Sessions: sessions, BaseURL: cfg.BaseURL, Ingest: ingest},
+		Users:      &Users{Store: d.Store, Sessions: sessions},
+		Tokens:     &Tokens{Store: d.Store, Sessions: sessions, BaseURL: cfg.BaseURL},
+		AuditLog:   &AuditLog{Store: d.Store, Sessions: sessions},
+		Orders:     &Orders{Store: d.Store, Sessions: sessions},
+		Search:     &Search{Store: d.Store, Sessions: sessions, Log: d.Log},
 	})
 	return e
 }
