@@ -45,6 +45,7 @@ Usage:
   hooklog [-config PATH] backup PATH
   hooklog [-config PATH] purge --older-than DURATION [--include-unfinished]
   hooklog [-config PATH] rotate-key --old-key OLD_KEY
+  hooklog [-config PATH] migrate-to [--batch N] DSN
 
 Settings come from config.yaml (or -config PATH), overridden by HOOKLOG_LISTEN, HOOKLOG_DB,
 HOOKLOG_BASE_URL, HOOKLOG_SECRET_KEY, HOOKLOG_DATA_DIR and others listed in config.yaml.
@@ -99,6 +100,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = e.purge(args[1:])
 	case args[0] == "rotate-key":
 		err = e.rotateKey(args[1:])
+	case args[0] == "migrate-to":
+		err = e.migrateTo(args[1:])
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -80,7 +80,7 @@ func (e *env) rotateKey(args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := models.Open(models.Options{DSN: cfg.Database, Key: key, RetiredKeys: [][]byte{oldKey}})
+	store, err := models.Open(models.Options{DSN: cfg.Database, MaxConns: cfg.PostgresMaxConns, Key: key, RetiredKeys: [][]byte{oldKey}})
 	if err != nil {
 		return err
 	}
@@ -90,6 +90,46 @@ func (e *env) rotateKey(args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "re-encrypted %d secrets under the new key; the old key is no longer needed\n", n)
+	return nil
+}
+
+// migrateTo handles `hooklog migrate-to [--batch N] DSN`: it copies the configured database, every
+// table with its ids, into another one, typically an SQLite installation into PostgreSQL.
+func (e *env) migrateTo(args []string) error {
+	fs := e.flags("migrate-to")
+	batch := fs.Int("batch", 500, "rows copied per transaction (deliveries: at most 50)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"migrate-to takes one DSN, the empty database to copy into (e.g. postgres://hooklog@db/hooklog)"}
+	}
+	if *batch < 1 {
+		return usageError{"--batch must be at least 1"}
+	}
+	cfg, key, src, err := e.openWithKey()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	to := fs.Arg(0)
+	if to == cfg.Database {
+		return usageError{"migrate-to: the destination is the configured database itself"}
+	}
+	dst, err := models.Open(models.Options{DSN: to, MaxConns: cfg.PostgresMaxConns, Key: key})
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	start := time.Now()
+	err = src.CopyTo(dst, *batch, func(table string, rows int64) {
+		fmt.Fprintf(e.stdout, "copied %-17s %d rows\n", table, rows)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "copied %s to %s in %s\nnext: set database (or HOOKLOG_DB) to the new DSN, with the same secret_key, on every instance, then start them\n",
+		models.RedactDSN(cfg.Database), models.RedactDSN(to), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

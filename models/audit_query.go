@@ -42,7 +42,7 @@ func (s *Store) AuditEntries(f AuditFilter) (AuditPage, error) {
 		q = q.Where("action = ?", f.Action)
 	}
 	if a := strings.TrimSpace(f.Actor); a != "" {
-		q = q.Where("instr(lower(actor), lower(?)) > 0", a)
+		q = q.Where(containsFold(s.DB, "actor"), a)
 	}
 	var es []AuditEntry
 	if after != 0 {

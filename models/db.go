@@ -246,6 +246,9 @@ func (s *Store) migrateTables() error {
 	if err := s.migrateOrderIndexes(); err != nil {
 		return err
 	}
+	if err := s.migrateBodyCompression(); err != nil {
+		return err
+	}
 	return s.migrateSearch()
 }
 

@@ -12,6 +12,9 @@ import (
 // Backup writes a consistent copy of the database to path while the server keeps running. SQLite's
 // VACUUM INTO reads one snapshot of the WAL-mode database, so writers are not blocked while it runs.
 func (s *Store) Backup(path string) error {
+	if s.Postgres() {
+		return ErrBackupPostgres
+	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("store: backup: %s already exists; choose a new file", path)
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -22,6 +25,9 @@ func (s *Store) Backup(path string) error {
 	}
 	return os.Chmod(path, 0o600)
 }
+
+// ErrBackupPostgres answers a backup of a PostgreSQL database, which PostgreSQL's own tools make.
+var ErrBackupPostgres = errors.New("store: backup copies SQLite databases only; back up PostgreSQL with its own tools, e.g. pg_dump --format=custom --file=hooklog.dump DBNAME (restore with pg_restore)")
 
 // RetentionPolicy says what a purge may delete.
 type RetentionPolicy struct {
@@ -99,7 +105,11 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeResult, error) {
 // deleteDeliveries removes deliveries and their search entries in one short transaction.
 func (s *Store) deleteDeliveries(ids []uint) error {
 	err := s.DB.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM delivery_search WHERE rowid IN ?", ids).Error; err != nil {
+		del := "DELETE FROM delivery_search WHERE rowid IN ?"
+		if isPostgres(tx) {
+			del = "DELETE FROM delivery_search WHERE delivery_id IN ?"
+		}
+		if err := tx.Exec(del, ids).Error; err != nil {
 			return err
 		}
 		return tx.Exec("DELETE FROM deliveries WHERE id IN ?", ids).Error

@@ -60,13 +60,27 @@ func decodeOrderCursor(c Cursor) (time.Time, uint, error) {
 // where LIKE would not.
 func prefixRange(p string) (lo, hi string) { return p, p + "\xff" }
 
+// likePrefix is a LIKE pattern (with escape character \) for every string that starts with p.
+// PostgreSQL needs it: its text cannot hold the byte 0xff, and its range comparisons follow the
+// collation, where LIKE on a text_pattern_ops index compares characters exactly.
+func likePrefix(p string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p) + "%"
+}
+
 // migrateOrderIndexes adds the indexes the order list walks: a merchant's orders by update time,
 // overall and within one status, so that every page is an index range scan.
 func (s *Store) migrateOrderIndexes() error {
-	for _, stmt := range []string{
+	stmts := []string{
 		`CREATE INDEX IF NOT EXISTS idx_orders_merchant_updated ON orders(merchant_id, updated_at, id)`,
 		`CREATE INDEX IF NOT EXISTS idx_orders_merchant_status_updated ON orders(merchant_id, status, updated_at, id)`,
-	} {
+	}
+	if s.Postgres() {
+		// Prefix searches by LIKE, which only a text_pattern_ops index serves whatever the collation.
+		stmts = append(stmts,
+			`CREATE INDEX IF NOT EXISTS idx_orders_merchant_reference_prefix ON orders(merchant_id, reference text_pattern_ops)`,
+			`CREATE INDEX IF NOT EXISTS idx_orders_payment_prefix ON orders(payment_id text_pattern_ops)`)
+	}
+	for _, stmt := range stmts {
 		if err := s.DB.Exec(stmt).Error; err != nil {
 			return fmt.Errorf("store: create order index: %w", err)
 		}
@@ -121,7 +135,13 @@ func (s *Store) Orders(f OrderFilter) (OrderPage, error) {
 // it walks up from a cursor (oldest first), so the page must be reversed.
 func ordersQuery(db *gorm.DB, f OrderFilter) (q *gorm.DB, newer bool, err error) {
 	q = db.Model(&Order{})
-	if term := strings.TrimSpace(f.Query); term != "" {
+	if term := strings.TrimSpace(f.Query); term != "" && isPostgres(db) {
+		like := likePrefix(term)
+		q = q.Where(`merchant_id = ? AND (reference LIKE ? ESCAPE '\' OR payment_id LIKE ? ESCAPE '\')`, f.MerchantID, like, like)
+		if f.Status != "" {
+			q = q.Where("status = ?", f.Status)
+		}
+	} else if term != "" {
 		// The matches come from two index range scans, references within the merchant and payment
 		// ids, and only they are checked and sorted. Each unary + makes a condition a check, so
 		// SQLite never trades those ranges for a walk over the merchant's orders.

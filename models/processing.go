@@ -246,21 +246,23 @@ func (s *Store) FailEvent(c *Claim, runErr error, retryAt *time.Time, maxAttempt
 // ErrBusy means the event is being processed right now and cannot be replayed until that ends.
 var ErrBusy = errors.New("the event is being processed right now; try again in a moment")
 
-// Replay queues one of a merchant's events to run again at the worker.
+// Replay queues one of a merchant's events to run again at the worker. It returns the event as the
+// replay left it (pending), even if a worker, here or on another instance, claims it at once.
 func (s *Store) Replay(merchantID, id uint, actor string) (*Event, error) {
-	res := s.DB.Model(&Event{}).Where("merchant_id = ? AND id = ? AND status <> ?", merchantID, id, StatusProcessing).
+	var queued []Event
+	res := s.DB.Model(&queued).Clauses(clause.Returning{}).Where("merchant_id = ? AND id = ? AND status <> ?", merchantID, id, StatusProcessing).
 		Updates(map[string]any{"status": StatusPending, "next_attempt_at": s.Now(), "pending_trigger": TriggerReplay, "pending_actor": actor})
 	if res.Error != nil {
 		return nil, fmt.Errorf("store: replay event %d: %w", id, res.Error)
+	}
+	if len(queued) == 1 {
+		return &queued[0], nil
 	}
 	ev, err := s.Event(merchantID, id)
 	if err != nil {
 		return nil, err
 	}
-	if res.RowsAffected == 0 {
-		return ev, ErrBusy
-	}
-	return ev, nil
+	return ev, ErrBusy
 }
 
 // ReplayFilter selects failed and dead events for a bulk replay.

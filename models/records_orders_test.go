@@ -195,6 +195,9 @@ func recordsPlan(t *testing.T, s *Store, sql string, args ...any) []string {
 // plain list, through the reference and payment id indexes for a search, and never a scan.
 func TestRecordsOrdersPlan(t *testing.T) {
 	s := recordsStore(t)
+	if s.Postgres() {
+		t.Skip("asserts SQLite's query plans; PostgreSQL searches orders through its own text_pattern_ops indexes")
+	}
 	// Idempotent: the indexes exist already when the migration is wired in.
 	if err := s.migrateOrderIndexes(); err != nil {
 		t.Fatal(err)

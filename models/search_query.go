@@ -122,6 +122,12 @@ func (s *Store) Search(f SearchFilter) (SearchPage, error) {
 	limit = min(limit, 1000)
 
 	sql, args := searchSQL(f, older, newerThan, limit+1)
+	if s.Postgres() {
+		var ok bool
+		if sql, args, ok = pgSearchSQL(f, older, newerThan, limit+1); !ok {
+			return SearchPage{}, nil
+		}
+	}
 	var rows []searchRow
 	if err := s.DB.Raw(sql, args...).Scan(&rows).Error; err != nil {
 		return SearchPage{}, fmt.Errorf("store: search deliveries: %w", err)
@@ -171,14 +177,34 @@ func (s *Store) Search(f SearchFilter) (SearchPage, error) {
 
 // searchSQL builds the search query: below older or (ascending) above newer when set, at most limit rows.
 func searchSQL(f SearchFilter, older, newer uint, limit int) (string, []any) {
+	return buildSearchSQL(`FROM delivery_search
+		CROSS JOIN deliveries ON deliveries.id = delivery_search.rowid
+		LEFT JOIN events ON events.id = deliveries.event_id
+		WHERE delivery_search MATCH ?`, "delivery_search.rowid", []any{FTSQuery(f.Terms)}, f, older, newer, limit)
+}
+
+// pgSearchSQL is searchSQL on PostgreSQL, where the index is a tsvector of the words SQLite's index
+// would hold (see pgSearchQuery). ok is false when the terms can match nothing.
+func pgSearchSQL(f SearchFilter, older, newer uint, limit int) (sql string, args []any, ok bool) {
+	q, ok := pgSearchQuery(f.Terms)
+	if !ok {
+		return "", nil, false
+	}
+	sql, args = buildSearchSQL(`FROM delivery_search
+		JOIN deliveries ON deliveries.id = delivery_search.delivery_id
+		LEFT JOIN events ON events.id = deliveries.event_id
+		WHERE delivery_search.doc @@ CAST(? AS tsquery)`, "delivery_search.delivery_id", []any{q}, f, older, newer, limit)
+	return sql, args, true
+}
+
+// buildSearchSQL completes a search query whose from clause finds the matches (with matchArgs) and
+// whose key column is the delivery id: the merchant, the filters, the page and the order.
+func buildSearchSQL(from, key string, matchArgs []any, f SearchFilter, older, newer uint, limit int) (string, []any) {
 	var sql strings.Builder
 	sql.WriteString(`SELECT deliveries.*, COALESCE(events.status, '') AS event_status, COALESCE(events.mark, '') AS event_mark,
 		COALESCE(events.order_ref, '') AS order_ref, COALESCE(events.payment_id, '') AS payment_id
-		FROM delivery_search
-		CROSS JOIN deliveries ON deliveries.id = delivery_search.rowid
-		LEFT JOIN events ON events.id = deliveries.event_id
-		WHERE delivery_search MATCH ? AND deliveries.merchant_id = ?`)
-	args := []any{FTSQuery(f.Terms), f.MerchantID}
+		` + from + ` AND deliveries.merchant_id = ?`)
+	args := append(matchArgs, f.MerchantID)
 	where := func(cond string, v any) {
 		sql.WriteString(" AND " + cond)
 		args = append(args, v)
@@ -186,9 +212,9 @@ func searchSQL(f SearchFilter, older, newer uint, limit int) (string, []any) {
 	ascending := newer != 0 && older == 0
 	switch {
 	case ascending:
-		where("delivery_search.rowid > ?", newer)
+		where(key+" > ?", newer)
 	case older != 0:
-		where("delivery_search.rowid < ?", older)
+		where(key+" < ?", older)
 	}
 	if f.EndpointID != 0 {
 		where("deliveries.endpoint_id = ?", f.EndpointID)
@@ -212,9 +238,9 @@ func searchSQL(f SearchFilter, older, newer uint, limit int) (string, []any) {
 		where("deliveries.received_at < ?", f.Until)
 	}
 	if ascending {
-		sql.WriteString(" ORDER BY delivery_search.rowid ASC LIMIT ?")
+		sql.WriteString(" ORDER BY " + key + " ASC LIMIT ?")
 	} else {
-		sql.WriteString(" ORDER BY delivery_search.rowid DESC LIMIT ?")
+		sql.WriteString(" ORDER BY " + key + " DESC LIMIT ?")
 	}
 	return sql.String(), append(args, limit)
 }

@@ -84,7 +84,7 @@ type HourBucket struct {
 // Total is every delivery of the hour.
 func (b HourBucket) Total() int64 { return b.Accepted + b.Duplicate + b.Rejected }
 
-// hourLayout is how SQLite's strftime names an hour below, and how it is parsed back.
+// hourLayout is how hourBucket names an hour below, and how it is parsed back.
 const hourLayout = "2006-01-02 15:00:00"
 
 // HourlyDeliveries counts a merchant's deliveries per hour and outcome for the hours hours up to and
@@ -98,7 +98,7 @@ func (s *Store) HourlyDeliveries(merchantID uint, hours int) ([]HourBucket, erro
 		Outcome Outcome
 		N       int64
 	}
-	err := s.DB.Raw(`SELECT strftime('%Y-%m-%d %H:00:00', received_at) AS hour, outcome, COUNT(*) AS n
+	err := s.DB.Raw(`SELECT `+hourBucket(s.DB, "received_at")+` AS hour, outcome, COUNT(*) AS n
 		FROM deliveries WHERE merchant_id = ? AND received_at >= ?
 		GROUP BY hour, outcome`, merchantID, start).Scan(&rows).Error
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Store) EndpointsHealth(merchantID uint, since time.Time) ([]EndpointHea
 		N          int64
 		Rejected   int64
 	}
-	err = s.DB.Raw(`SELECT endpoint_id, COUNT(*) AS n, SUM(outcome = ?) AS rejected FROM deliveries
+	err = s.DB.Raw(`SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END) AS rejected FROM deliveries
 		WHERE merchant_id = ? AND received_at >= ? GROUP BY endpoint_id`, OutcomeRejected, merchantID, since).Scan(&counts).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: endpoint health: %w", err)
