@@ -18,12 +18,12 @@ type OverviewView struct {
 	IngestURL  string
 	CanOperate bool
 	// IsAdmin decides whether links to the admin-only endpoints pages are offered.
-	IsAdmin bool
-	Stats   []Stat
-	Backlog    []Stat
-	Chart      Chart
-	Failures   []FailureRow
-	Endpoints  []EndpointHealthRow
+	IsAdmin   bool
+	Stats     []Stat
+	Backlog   []Stat
+	Chart     Chart
+	Failures  []FailureRow
+	Endpoints []EndpointHealthRow
 }
 
 // FailureRow is a recent rejected delivery or failed event.
