@@ -404,34 +404,54 @@ func (l *load) send(t *testing.T, typ, id, order string, amount int64) bool {
 			return false
 		}
 		l.sent.Add(1)
-		req, _ := http.NewRequest(http.MethodPost, l.in.endpoint.URL, bytes.NewReader(body))
-		req.Header = h.Clone()
-		resp, err := l.client.Do(req)
-		if err != nil {
+		a, res, raw := postOnce(l.client, l.in.endpoint.URL, h, body, id)
+		switch res {
+		case postNoAnswer, postRefused:
 			l.errors.Add(1)
 			time.Sleep(20 * time.Millisecond)
 			continue
-		}
-		raw, rerr := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode > 299 || rerr != nil {
-			l.errors.Add(1)
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		var reply struct {
-			DeliveryID uint `json:"delivery_id"`
-			EventID    uint `json:"event_id"`
-		}
-		if err := json.Unmarshal(raw, &reply); err != nil || reply.DeliveryID == 0 || reply.EventID == 0 {
+		case postBadAck:
 			t.Errorf("2xx without a delivery and an event: %q", raw)
 			return false
 		}
 		l.mu.Lock()
-		l.acks = append(l.acks, ack{deliveryID: reply.DeliveryID, eventID: reply.EventID, externalID: id})
+		l.acks = append(l.acks, a)
 		l.mu.Unlock()
 		return true
 	}
+}
+
+// postResult is how one delivery attempt ended.
+type postResult int
+
+const (
+	postAcked    postResult = iota // a 2xx naming the stored delivery and event
+	postNoAnswer                   // no HTTP answer (refused, reset, killed server)
+	postRefused                    // a non-2xx answer, or one that could not be read
+	postBadAck                     // a 2xx that does not name a delivery and an event: a bug
+)
+
+// postOnce sends one signed delivery, as a provider would, and says how it ended; raw is the answer.
+func postOnce(client *http.Client, url string, h http.Header, body []byte, externalID string) (ack, postResult, []byte) {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header = h.Clone()
+	resp, err := client.Do(req)
+	if err != nil {
+		return ack{}, postNoAnswer, nil
+	}
+	raw, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || rerr != nil {
+		return ack{}, postRefused, raw
+	}
+	var reply struct {
+		DeliveryID uint `json:"delivery_id"`
+		EventID    uint `json:"event_id"`
+	}
+	if err := json.Unmarshal(raw, &reply); err != nil || reply.DeliveryID == 0 || reply.EventID == 0 {
+		return ack{}, postBadAck, raw
+	}
+	return ack{deliveryID: reply.DeliveryID, eventID: reply.EventID, externalID: externalID}, postAcked, raw
 }
 
 // finish stops new orders and waits for the senders to deliver what they started.

@@ -379,30 +379,22 @@ func (l *multiLoad) send(t *testing.T, profile webhooks.Profile, next *int, typ,
 		}
 		i := *next % len(l.c.nodes)
 		l.sent.Add(1)
-		req, _ := http.NewRequest(http.MethodPost, l.c.nodes[i].ingestURL(), bytes.NewReader(body))
-		req.Header = h.Clone()
-		resp, err := l.client.Do(req)
-		if err != nil {
+		a, res, raw := postOnce(l.client, l.c.nodes[i].ingestURL(), h, body, id)
+		switch res {
+		case postNoAnswer:
+			// Another instance is tried at once.
 			l.errors.Add(1)
 			continue
-		}
-		raw, rerr := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode > 299 || rerr != nil {
+		case postRefused:
 			l.errors.Add(1)
 			time.Sleep(20 * time.Millisecond)
 			continue
-		}
-		var reply struct {
-			DeliveryID uint `json:"delivery_id"`
-			EventID    uint `json:"event_id"`
-		}
-		if err := json.Unmarshal(raw, &reply); err != nil || reply.DeliveryID == 0 || reply.EventID == 0 {
+		case postBadAck:
 			t.Errorf("2xx without a delivery and an event: %q", raw)
 			return false
 		}
 		l.mu.Lock()
-		l.acks = append(l.acks, ack{deliveryID: reply.DeliveryID, eventID: reply.EventID, externalID: id})
+		l.acks = append(l.acks, a)
 		l.acksBy[i]++
 		l.mu.Unlock()
 		return true
