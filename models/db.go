@@ -249,6 +249,9 @@ func (s *Store) migrateTables() error {
 	if err := s.migrateBodyCompression(); err != nil {
 		return err
 	}
+	if err := s.migrateDeliveryCounts(); err != nil {
+		return err
+	}
 	return s.migrateSearch()
 }
 

@@ -128,7 +128,10 @@ func (ing *Ingester) commit(batch []*ingestJob) {
 		}
 		// One statement for the batch's search rows: FTS5 flushes its pending terms at every
 		// statement, so indexing row by row would write a tiny index segment per delivery.
-		return indexDeliveries(tx, stored)
+		if err := indexDeliveries(tx, stored); err != nil {
+			return err
+		}
+		return countDeliveries(tx, stored)
 	})
 	if err != nil && len(batch) > 1 {
 		for _, j := range batch {
@@ -138,7 +141,10 @@ func (ing *Ingester) commit(batch []*ingestJob) {
 					return err
 				}
 				j.result = r
-				return indexDeliveries(tx, []*Delivery{d})
+				if err := indexDeliveries(tx, []*Delivery{d}); err != nil {
+					return err
+				}
+				return countDeliveries(tx, []*Delivery{d})
 			})
 		}
 	} else {
