@@ -21,8 +21,7 @@ import (
 
 // IngestStore is what the ingest handler needs from the database.
 type IngestStore interface {
-	EndpointByToken(token string) (*models.Endpoint, error)
-	ValidSecrets(endpointID uint) ([]string, error)
+	IngestTarget(token string) (*models.IngestTarget, error)
 	Now() time.Time
 }
 
@@ -49,13 +48,14 @@ type ingestReply struct {
 // Receive handles POST /in/{token}.
 func (h *Ingest) Receive(c echo.Context) error {
 	req := c.Request()
-	ep, err := h.Store.EndpointByToken(c.Param("token"))
+	target, err := h.Store.IngestTarget(c.Param("token"))
 	if errors.Is(err, models.ErrNotFound) {
 		return c.JSON(http.StatusNotFound, ingestReply{Error: "no endpoint at this URL"})
 	}
 	if err != nil {
 		return fmt.Errorf("ingest: endpoint: %w", err)
 	}
+	ep := &target.Endpoint
 	allowed, wait := h.Limit.Allow(ep.ID)
 	now := h.Store.Now()
 	d := models.Delivery{
@@ -94,10 +94,7 @@ func (h *Ingest) Receive(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("ingest: endpoint %d profile: %w", ep.ID, err)
 	}
-	secrets, err := h.Store.ValidSecrets(ep.ID)
-	if err != nil {
-		return fmt.Errorf("ingest: secrets of endpoint %d: %w", ep.ID, err)
-	}
+	secrets := target.ValidSecrets(now)
 	if len(secrets) == 0 {
 		// Every endpoint is created with a secret, so none valid means they have all expired.
 		return h.reject(c, &d, http.StatusUnauthorized,

@@ -31,6 +31,10 @@ type Store struct {
 	now func() time.Time
 	// writeMu makes the busy writers take turns on SQLite; see writeTx.
 	writeMu sync.Mutex
+	// stopCheckpoints and checkpointsDone run the SQLite checkpointer; see startCheckpointer.
+	stopCheckpoints, checkpointsDone chan struct{}
+	// ingestCache keeps endpoints and their opened secrets for the ingest path; see IngestTarget.
+	ingestCache ingestCache
 }
 
 // Options configure Open.
@@ -80,6 +84,9 @@ func Open(o Options) (*Store, error) {
 	if err := s.migrate(); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if !s.Postgres() {
+		s.startCheckpointer()
 	}
 	return s, nil
 }
@@ -175,6 +182,7 @@ func RedactDSN(dsn string) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stopCheckpointer()
 	sqlDB, err := s.DB.DB()
 	if err != nil {
 		return err

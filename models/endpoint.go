@@ -124,6 +124,7 @@ func (s *Store) UpdateEndpoint(merchantID, id uint, in EndpointInput) (*Endpoint
 		return nil, err
 	}
 	e.Name, e.Provider, e.Settings, e.UpdatedAt = in.Name, in.Provider, in.Settings, s.Now()
+	defer s.forgetIngestTargets()
 	if err := s.DB.Omit("Merchant").Save(e).Error; err != nil {
 		return nil, fmt.Errorf("store: update endpoint %d: %w", id, err)
 	}
@@ -132,6 +133,7 @@ func (s *Store) UpdateEndpoint(merchantID, id uint, in EndpointInput) (*Endpoint
 
 // SetEndpointEnabled enables or disables an endpoint. A disabled endpoint answers 410.
 func (s *Store) SetEndpointEnabled(merchantID, id uint, enabled bool) error {
+	defer s.forgetIngestTargets()
 	res := s.DB.Model(&Endpoint{}).Where("merchant_id = ? AND id = ?", merchantID, id).
 		Updates(map[string]any{"enabled": enabled, "updated_at": s.Now()})
 	if res.Error != nil {

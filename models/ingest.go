@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Incoming is one received request ready to be stored: its delivery, and for a verified request its
@@ -15,6 +13,10 @@ import (
 type Incoming struct {
 	Delivery Delivery
 	Event    *Event
+
+	// row is the delivery's column values and search text, computed by Ingester.Store in the
+	// caller's goroutine so that the single writer only runs statements.
+	row incomingRow
 }
 
 // Stored is what storing an Incoming produced.
@@ -35,6 +37,7 @@ type Ingester struct {
 	maxBatch int
 	queue    chan *ingestJob
 	onCommit func()
+	stmts    *ingestStatements
 
 	mu     sync.RWMutex
 	closed bool
@@ -54,7 +57,8 @@ func NewIngester(s *Store, maxBatch int, onCommit func()) *Ingester {
 	if maxBatch < 1 {
 		maxBatch = 1
 	}
-	ing := &Ingester{store: s, maxBatch: maxBatch, queue: make(chan *ingestJob, maxBatch*4), onCommit: onCommit, done: make(chan struct{})}
+	ing := &Ingester{store: s, maxBatch: maxBatch, queue: make(chan *ingestJob, maxBatch*4), onCommit: onCommit,
+		stmts: &ingestStatements{}, done: make(chan struct{})}
 	go ing.run()
 	return ing
 }
@@ -62,6 +66,9 @@ func NewIngester(s *Store, maxBatch int, onCommit func()) *Ingester {
 // Store commits one incoming request durably and returns what was stored. It waits for the commit
 // even if ctx ends, because the answer to the provider must not claim more than the database holds.
 func (ing *Ingester) Store(ctx context.Context, in *Incoming) (Stored, error) {
+	if err := in.prepare(ing.store.Postgres()); err != nil {
+		return Stored{}, fmt.Errorf("store: ingest: %w", err)
+	}
 	j := &ingestJob{in: in, done: make(chan struct{})}
 	ing.mu.RLock()
 	if ing.closed {
@@ -88,6 +95,7 @@ func (ing *Ingester) Close() {
 	}
 	ing.mu.Unlock()
 	<-ing.done
+	ing.stmts.close()
 }
 
 func (ing *Ingester) run() {
@@ -116,36 +124,10 @@ func (ing *Ingester) run() {
 // commit stores a batch in one transaction. If the batch fails as a whole, each request is retried
 // alone so one bad request cannot fail its neighbours.
 func (ing *Ingester) commit(batch []*ingestJob) {
-	err := ing.store.writeTx(func(tx *gorm.DB) error {
-		stored := make([]*Delivery, 0, len(batch))
-		for _, j := range batch {
-			r, d, err := storeIncoming(tx, j.in)
-			if err != nil {
-				return err
-			}
-			j.result = r
-			stored = append(stored, d)
-		}
-		// One statement for the batch's search rows: FTS5 flushes its pending terms at every
-		// statement, so indexing row by row would write a tiny index segment per delivery.
-		if err := indexDeliveries(tx, stored); err != nil {
-			return err
-		}
-		return countDeliveries(tx, stored)
-	})
+	err := ing.store.writeIngest(ing.stmts, batch)
 	if err != nil && len(batch) > 1 {
 		for _, j := range batch {
-			j.err = ing.store.writeTx(func(tx *gorm.DB) error {
-				r, d, err := storeIncoming(tx, j.in)
-				if err != nil {
-					return err
-				}
-				j.result = r
-				if err := indexDeliveries(tx, []*Delivery{d}); err != nil {
-					return err
-				}
-				return countDeliveries(tx, []*Delivery{d})
-			})
+			j.err = ing.store.writeIngest(ing.stmts, []*ingestJob{j})
 		}
 	} else {
 		for _, j := range batch {
@@ -164,41 +146,4 @@ func (ing *Ingester) commit(batch []*ingestJob) {
 	if newEvents && ing.onCommit != nil {
 		ing.onCommit()
 	}
-}
-
-// storeIncoming writes one delivery (and its event unless it is a duplicate) inside tx and returns
-// the stored delivery for the search index.
-func storeIncoming(tx *gorm.DB, in *Incoming) (Stored, *Delivery, error) {
-	d := in.Delivery
-	d.ID = 0
-	if in.Event != nil {
-		ev := *in.Event
-		ev.ID = 0
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ev).Error; err != nil {
-			return Stored{}, nil, err
-		}
-		if ev.ID != 0 {
-			d.Outcome = OutcomeAccepted
-		} else {
-			// Already stored: this delivery is a duplicate of the first event.
-			var first Event
-			if err := tx.Select("id").Where("endpoint_id = ? AND external_id = ?", ev.EndpointID, ev.ExternalID).Take(&first).Error; err != nil {
-				return Stored{}, nil, err
-			}
-			if err := tx.Model(&Event{}).Where("id = ?", first.ID).Update("delivery_count", gorm.Expr("delivery_count + 1")).Error; err != nil {
-				return Stored{}, nil, err
-			}
-			ev.ID = first.ID
-			d.Outcome = OutcomeDuplicate
-		}
-		d.EventID = &ev.ID
-	}
-	if err := tx.Create(&d).Error; err != nil {
-		return Stored{}, nil, err
-	}
-	r := Stored{DeliveryID: d.ID, Outcome: d.Outcome}
-	if d.EventID != nil {
-		r.EventID = *d.EventID
-	}
-	return r, &d, nil
 }

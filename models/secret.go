@@ -101,6 +101,7 @@ func (s *Store) RotateSecret(merchantID, endpointID uint, secret string, grace t
 	}
 	now := s.Now()
 	until := now.Add(grace)
+	defer s.forgetIngestTargets()
 	err = s.DB.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&Secret{}).
 			Where("endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?)", endpointID, until).

@@ -1,0 +1,267 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// The ingest writer runs hand-written statements, prepared once, instead of GORM's Create: it is the
+// single writer every webhook waits for, and building each INSERT by reflection and preparing it
+// again cost more than SQLite's own work on the row. The columns below are the Delivery and Event
+// models' columns; TestIngestWriterColumns checks that a row written here reads back equal.
+
+const insertEventSQL = `INSERT INTO events (merchant_id, endpoint_id, external_id, provider, type, canonical,
+	order_ref, payment_id, amount, has_amount, currency, customer_email, customer_phone, status, attempts,
+	next_attempt_at, claim_token, last_error, pending_trigger, pending_actor, applied, mark, mark_note,
+	marked_by, marked_at, received_at, processed_at, delivery_count)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (endpoint_id, external_id) DO NOTHING RETURNING id`
+
+const firstEventSQL = `SELECT id FROM events WHERE endpoint_id = ? AND external_id = ?`
+
+const countDuplicateSQL = `UPDATE events SET delivery_count = delivery_count + 1 WHERE id = ?`
+
+const insertDeliverySQL = `INSERT INTO deliveries (merchant_id, endpoint_id, received_at, remote_addr, headers,
+	body, body_size, outcome, reason, status_code, event_id, event_type)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// incomingRow is what the writer needs of an Incoming beyond its fields: values that take CPU to
+// compute, computed before the request joins the queue.
+type incomingRow struct {
+	prepared bool
+	// headers is the JSON of the delivery's headers, or nil for none (as GORM's json serializer).
+	headers any
+	// searchBody and searchHeaders are the SQLite search text; searchDoc the PostgreSQL tsvector.
+	searchBody, searchHeaders, searchDoc string
+}
+
+// prepare computes the row's derived values. PostgreSQL text cannot hold NUL or invalid UTF-8, so
+// there the event's text fields are made storable as GORM's create callback would.
+func (in *Incoming) prepare(postgres bool) error {
+	if in.row.prepared {
+		return nil
+	}
+	d := &in.Delivery
+	if d.Headers != nil {
+		b, err := json.Marshal(d.Headers)
+		if err != nil {
+			return fmt.Errorf("headers: %w", err)
+		}
+		in.row.headers = string(b)
+	}
+	body, headers := searchText(d)
+	if postgres {
+		in.row.searchDoc = pgSearchDoc(headers, body)
+		d.RemoteAddr, d.Reason, d.EventType = pgText(d.RemoteAddr), pgText(d.Reason), pgText(d.EventType)
+		if in.Event != nil {
+			e := in.Event
+			for _, f := range []*string{&e.ExternalID, &e.Provider, &e.Type, &e.OrderRef, &e.PaymentID, &e.Currency,
+				&e.CustomerEmail, &e.CustomerPhone, &e.LastError, &e.PendingActor, &e.MarkNote, &e.MarkedBy} {
+				*f = pgText(*f)
+			}
+		}
+	} else {
+		in.row.searchBody, in.row.searchHeaders = body, headers
+	}
+	in.row.prepared = true
+	return nil
+}
+
+// ingestStatements are the writer's statements, prepared on the pool at the first batch. database/sql
+// keeps each one prepared per connection, and a transaction on that connection reuses it.
+type ingestStatements struct {
+	once                                   sync.Once
+	err                                    error
+	insertEvent, firstEvent, countDup, ins *sql.Stmt
+}
+
+func (st *ingestStatements) prepare(s *Store) error {
+	st.once.Do(func() {
+		db, err := s.DB.DB()
+		if err != nil {
+			st.err = err
+			return
+		}
+		insertDelivery := insertDeliverySQL
+		if s.Postgres() {
+			insertDelivery += " RETURNING id"
+		}
+		for _, p := range []struct {
+			dst **sql.Stmt
+			sql string
+		}{
+			{&st.insertEvent, insertEventSQL}, {&st.firstEvent, firstEventSQL},
+			{&st.countDup, countDuplicateSQL}, {&st.ins, insertDelivery},
+		} {
+			if *p.dst, st.err = db.Prepare(s.rebind(p.sql)); st.err != nil {
+				st.err = fmt.Errorf("prepare ingest statement: %w", st.err)
+				return
+			}
+		}
+	})
+	return st.err
+}
+
+// close releases the prepared statements.
+func (st *ingestStatements) close() {
+	for _, stmt := range []*sql.Stmt{st.insertEvent, st.firstEvent, st.countDup, st.ins} {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}
+}
+
+// rebind turns the ? placeholders of a statement into PostgreSQL's $1, $2, ...
+func (s *Store) rebind(q string) string {
+	if !s.Postgres() {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// writeIngest stores a batch of incoming requests in one write transaction: each event (or, for a
+// duplicate, one more delivery of the first), each delivery, the batch's search rows and counts.
+func (s *Store) writeIngest(st *ingestStatements, batch []*ingestJob) error {
+	if err := st.prepare(s); err != nil {
+		return err
+	}
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	defer s.lockWrites()()
+	ctx := context.Background()
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := s.writeIngestTx(ctx, tx, st, batch); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) writeIngestTx(ctx context.Context, tx *sql.Tx, st *ingestStatements, batch []*ingestJob) error {
+	insertEvent, firstEvent := tx.StmtContext(ctx, st.insertEvent), tx.StmtContext(ctx, st.firstEvent)
+	countDup, insertDelivery := tx.StmtContext(ctx, st.countDup), tx.StmtContext(ctx, st.ins)
+	stored := make([]*Delivery, len(batch))
+	for i, j := range batch {
+		in := j.in
+		d := in.Delivery
+		d.ID = 0
+		if ev := in.Event; ev != nil {
+			canonical := ev.Canonical
+			if canonical == "" {
+				canonical = "unknown" // the column's default, which GORM's Create would have left to the database
+			}
+			var id uint
+			err := insertEvent.QueryRowContext(ctx, ev.MerchantID, ev.EndpointID, ev.ExternalID, ev.Provider, ev.Type,
+				string(canonical), ev.OrderRef, ev.PaymentID, ev.Amount, ev.HasAmount, ev.Currency, ev.CustomerEmail,
+				ev.CustomerPhone, string(ev.Status), ev.Attempts, ev.NextAttemptAt, ev.ClaimToken, ev.LastError,
+				string(ev.PendingTrigger), ev.PendingActor, ev.Applied, string(ev.Mark), ev.MarkNote, ev.MarkedBy,
+				ev.MarkedAt, ev.ReceivedAt, ev.ProcessedAt, max(ev.DeliveryCount, 1)).Scan(&id)
+			switch {
+			case err == nil:
+				d.Outcome = OutcomeAccepted
+			case errors.Is(err, sql.ErrNoRows):
+				// Already stored: this delivery is a duplicate of the first event.
+				if err := firstEvent.QueryRowContext(ctx, ev.EndpointID, ev.ExternalID).Scan(&id); err != nil {
+					return fmt.Errorf("first delivery of event %q: %w", ev.ExternalID, err)
+				}
+				if _, err := countDup.ExecContext(ctx, id); err != nil {
+					return err
+				}
+				d.Outcome = OutcomeDuplicate
+			default:
+				return err
+			}
+			d.EventID = &id
+		}
+		args := []any{d.MerchantID, d.EndpointID, d.ReceivedAt, d.RemoteAddr, in.row.headers, d.Body, d.BodySize,
+			string(d.Outcome), d.Reason, d.StatusCode, d.EventID, d.EventType}
+		if s.Postgres() {
+			if err := insertDelivery.QueryRowContext(ctx, args...).Scan(&d.ID); err != nil {
+				return err
+			}
+		} else {
+			res, err := insertDelivery.ExecContext(ctx, args...)
+			if err != nil {
+				return err
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			d.ID = uint(id)
+		}
+		j.result = Stored{DeliveryID: d.ID, Outcome: d.Outcome}
+		if d.EventID != nil {
+			j.result.EventID = *d.EventID
+		}
+		stored[i] = &d
+	}
+	if err := s.indexIncoming(ctx, tx, batch); err != nil {
+		return err
+	}
+	return countDeliveries(s.onTx(ctx, tx), stored)
+}
+
+// onTx is a GORM handle on an open database/sql transaction. A Context makes Session copy the
+// statement, so setting its connection pool leaves s.DB alone.
+func (s *Store) onTx(ctx context.Context, tx *sql.Tx) *gorm.DB {
+	g := s.DB.Session(&gorm.Session{NewDB: true, Context: ctx})
+	g.Statement.ConnPool = tx
+	return g
+}
+
+// indexIncoming adds the batch's deliveries to the search index. On SQLite the rows go in as few
+// statements as possible: FTS5 flushes its pending terms at every statement, so indexing row by row
+// would write a tiny index segment per delivery.
+func (s *Store) indexIncoming(ctx context.Context, tx *sql.Tx, batch []*ingestJob) error {
+	if s.Postgres() {
+		for _, j := range batch {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_search(delivery_id, doc) VALUES ($1, CAST($2 AS tsvector))`,
+				j.result.DeliveryID, j.in.row.searchDoc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	const perStatement = 200 // 3 parameters a row, well under SQLite's limit
+	for len(batch) > 0 {
+		n := min(len(batch), perStatement)
+		var q strings.Builder
+		q.WriteString("INSERT INTO delivery_search(rowid, body, headers) VALUES ")
+		args := make([]any, 0, 3*n)
+		for i, j := range batch[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, j.result.DeliveryID, j.in.row.searchBody, j.in.row.searchHeaders)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		batch = batch[n:]
+	}
+	return nil
+}
