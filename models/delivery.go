@@ -30,9 +30,11 @@ type Delivery struct {
 	RemoteAddr string    `gorm:"not null"`
 	// Headers are all request headers as received.
 	Headers http.Header `gorm:"serializer:json"`
-	// Body is the raw request body, byte for byte; empty when it was over the size limit.
-	Body     []byte
-	BodySize int64   `gorm:"not null"`
+	// Body is the raw request body, byte for byte; empty when it was over the size limit. It is
+	// stored as BodyCodec says, and every read through GORM gives back the bytes received (AfterFind).
+	Body      []byte
+	BodyCodec BodyCodec `gorm:"not null;default:''"`
+	BodySize  int64     `gorm:"not null"`
 	Outcome  Outcome `gorm:"not null;index:idx_deliveries_outcome,priority:2;index:idx_deliveries_event_outcome,priority:2"`
 	// Reason says why a delivery was rejected, exactly ("no signature matched", ...).
 	Reason     string `gorm:"not null;default:''"`

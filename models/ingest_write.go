@@ -29,8 +29,8 @@ const firstEventSQL = `SELECT id FROM events WHERE endpoint_id = ? AND external_
 const countDuplicateSQL = `UPDATE events SET delivery_count = delivery_count + 1 WHERE id = ?`
 
 const insertDeliverySQL = `INSERT INTO deliveries (merchant_id, endpoint_id, received_at, remote_addr, headers,
-	body, body_size, outcome, reason, status_code, event_id, event_type)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	body, body_codec, body_size, outcome, reason, status_code, event_id, event_type)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // incomingRow is what the writer needs of an Incoming beyond its fields: values that take CPU to
 // compute, computed before the request joins the queue.
@@ -38,6 +38,9 @@ type incomingRow struct {
 	prepared bool
 	// headers is the JSON of the delivery's headers, or nil for none (as GORM's json serializer).
 	headers any
+	// body is the body as stored, compressed as codec says.
+	body  []byte
+	codec BodyCodec
 	// searchBody and searchHeaders are the SQLite search text; searchDoc the PostgreSQL tsvector.
 	searchBody, searchHeaders, searchDoc string
 }
@@ -56,6 +59,7 @@ func (in *Incoming) prepare(postgres bool) error {
 		}
 		in.row.headers = string(b)
 	}
+	in.row.body, in.row.codec = sealBody(d.Body)
 	body, headers := searchText(d)
 	if postgres {
 		in.row.searchDoc = pgSearchDoc(headers, body)
@@ -195,7 +199,7 @@ func (s *Store) writeIngestTx(ctx context.Context, tx *sql.Tx, st *ingestStateme
 			}
 			d.EventID = &id
 		}
-		args := []any{d.MerchantID, d.EndpointID, d.ReceivedAt, d.RemoteAddr, in.row.headers, d.Body, d.BodySize,
+		args := []any{d.MerchantID, d.EndpointID, d.ReceivedAt, d.RemoteAddr, in.row.headers, in.row.body, string(in.row.codec), d.BodySize,
 			string(d.Outcome), d.Reason, d.StatusCode, d.EventID, d.EventType}
 		if s.Postgres() {
 			if err := insertDelivery.QueryRowContext(ctx, args...).Scan(&d.ID); err != nil {

@@ -142,6 +142,9 @@ func (s *Store) Search(f SearchFilter) (SearchPage, error) {
 	p := SearchPage{Hits: make([]SearchHit, 0, len(rows))}
 	hl := NewHighlighter(f.Terms)
 	for _, r := range rows {
+		if err := r.Delivery.openBody(); err != nil { // Scan runs no hooks
+			return SearchPage{}, err
+		}
 		h := SearchHit{Delivery: r.Delivery, EventStatus: r.EventStatus, EventMark: r.EventMark, OrderRef: r.OrderRef, PaymentID: r.PaymentID}
 		body, headers := searchText(&r.Delivery)
 		h.Body = hl.Snippet(body)
