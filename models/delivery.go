@@ -35,7 +35,7 @@ type Delivery struct {
 	Body      []byte
 	BodyCodec BodyCodec `gorm:"not null;default:''"`
 	BodySize  int64     `gorm:"not null"`
-	Outcome  Outcome `gorm:"not null;index:idx_deliveries_outcome,priority:2;index:idx_deliveries_event_outcome,priority:2"`
+	Outcome   Outcome   `gorm:"not null;index:idx_deliveries_outcome,priority:2;index:idx_deliveries_event_outcome,priority:2"`
 	// Reason says why a delivery was rejected, exactly ("no signature matched", ...).
 	Reason     string `gorm:"not null;default:''"`
 	StatusCode int    `gorm:"not null"`

@@ -68,7 +68,7 @@ func (s *Store) ClaimEvents(n int, lease time.Duration) ([]Claim, error) {
 // re-reads so that a replay after fixing an endpoint's settings normalises again.
 func (s *Store) EventSource(eventID uint) (*Delivery, error) {
 	var d Delivery
-	err := s.DB.Select("id", "headers", "body").Where("event_id = ? AND outcome = ?", eventID, OutcomeAccepted).Order("id").Take(&d).Error
+	err := s.DB.Select("id", "headers", "body", "body_codec", "body_size").Where("event_id = ? AND outcome = ?", eventID, OutcomeAccepted).Order("id").Take(&d).Error
 	if err != nil {
 		return nil, notFound(fmt.Sprintf("first delivery of event %d", eventID), err)
 	}
