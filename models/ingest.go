@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-
 )
 
 // Incoming is one received request ready to be stored: its delivery, and for a verified request its
