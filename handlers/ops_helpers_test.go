@@ -242,3 +242,16 @@ func opsAttempts(t *testing.T, a *testapp.App, eventID uint) []models.Attempt {
 	}
 	return as
 }
+
+// opsIngestRejected stores a rejected delivery received at at through the app's ingester, as a
+// request would be stored (and counted), for tests that need a delivery in the past.
+func opsIngestRejected(t *testing.T, a *testapp.App, ep *testapp.Endpoint, at time.Time, reason string) *models.Delivery {
+	t.Helper()
+	st, err := a.Ingester.Store(t.Context(), &models.Incoming{Delivery: models.Delivery{MerchantID: ep.MerchantID, EndpointID: ep.ID,
+		ReceivedAt: at, RemoteAddr: "198.51.100.7", Outcome: models.OutcomeRejected, Reason: reason, StatusCode: http.StatusUnauthorized,
+		Body: []byte("x"), BodySize: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opsDelivery(t, a, st.DeliveryID)
+}

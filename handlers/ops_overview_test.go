@@ -78,7 +78,7 @@ func TestOpsOverview(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Three days ago: in the week only.
-	old := opsInsertDelivery(t, a, e.ep, time.Now().UTC().Add(-72*time.Hour), "old reason", "")
+	old := opsIngestRejected(t, a, e.ep, time.Now().UTC().Add(-72*time.Hour), "old reason")
 	opsSendRejected(t, a, e.otherEP, `{}`)
 	// 24 h: 6 deliveries (2 ok, 1 duplicate, 1 rejected, 2 failing), failures 1 rejected + 2 failed/dead.
 	// 7 d: one more rejected delivery.

@@ -72,6 +72,20 @@ var copySteps = []copyStep{
 			return nil
 		})
 	}},
+	{"delivery_counts", func(c copier) error {
+		// Rebuilt from the copied deliveries rather than copied, so they match what arrived.
+		if err := c.dst.Transaction(recountDeliveries); err != nil {
+			return fmt.Errorf("store: copy delivery_counts: %w", err)
+		}
+		if c.progress != nil {
+			var n int64
+			if err := c.dst.Model(&DeliveryCount{}).Count(&n).Error; err != nil {
+				return fmt.Errorf("store: copy delivery_counts: %w", err)
+			}
+			c.progress("delivery_counts", n)
+		}
+		return nil
+	}},
 	{"events", func(c copier) error { return copyTable(c, "events", byID(func(r Event) uint { return r.ID }), nil) }},
 	{"attempts", func(c copier) error { return copyTable(c, "attempts", byID(func(r Attempt) uint { return r.ID }), nil) }},
 	{"orders", func(c copier) error { return copyTable(c, "orders", byID(func(r Order) uint { return r.ID }), nil) }},
@@ -203,7 +217,7 @@ func (s *Store) resetSequences() error {
 	}
 	for _, step := range copySteps {
 		table := step.table
-		if table == "replay_job_events" { // keyed by its two ids, without a sequence
+		if table == "replay_job_events" || table == "delivery_counts" { // keyed by their columns, without a sequence
 			continue
 		}
 		err := s.DB.Exec(`SELECT setval(pg_get_serial_sequence(?, 'id'), COALESCE((SELECT MAX(id) FROM `+table+`), 0) + 1, false)`, table).Error

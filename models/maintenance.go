@@ -102,7 +102,9 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeResult, error) {
 	return res, nil
 }
 
-// deleteDeliveries removes deliveries and their search entries in one short transaction.
+// deleteDeliveries removes deliveries, their search entries and their share of the delivery counts
+// in one short transaction. The counts subtract what the DELETE itself returns, so a delivery that
+// another purge removed first is not subtracted twice.
 func (s *Store) deleteDeliveries(ids []uint) error {
 	err := s.DB.Transaction(func(tx *gorm.DB) error {
 		del := "DELETE FROM delivery_search WHERE rowid IN ?"
@@ -112,7 +114,21 @@ func (s *Store) deleteDeliveries(ids []uint) error {
 		if err := tx.Exec(del, ids).Error; err != nil {
 			return err
 		}
-		return tx.Exec("DELETE FROM deliveries WHERE id IN ?", ids).Error
+		var deleted []struct {
+			MerchantID, EndpointID uint
+			Hour                   int64
+			Outcome                Outcome
+		}
+		err := tx.Raw(`DELETE FROM deliveries WHERE id IN ? RETURNING merchant_id, endpoint_id, `+
+			unixHourSQL(tx, "received_at")+` AS hour, outcome`, ids).Scan(&deleted).Error
+		if err != nil {
+			return err
+		}
+		keys := make([]deliveryCountKey, len(deleted))
+		for i, d := range deleted {
+			keys[i] = deliveryCountKey{merchantID: d.MerchantID, endpointID: d.EndpointID, hour: d.Hour, outcome: d.Outcome}
+		}
+		return uncountDeliveries(tx, keys)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete deliveries: %w", err)

@@ -41,6 +41,22 @@ func ingestAt(t *testing.T, s *models.Store, ing *models.Ingester, epID, merchan
 	return st
 }
 
+// assertCounted checks that the maintained delivery counts add up to the deliveries stored, in
+// total and for the window the overview shows.
+func assertCounted(t *testing.T, s *models.Store, merchantID uint) {
+	t.Helper()
+	var stored, counted int64
+	s.DB.Model(&models.Delivery{}).Count(&stored)
+	s.DB.Model(&models.DeliveryCount{}).Select("COALESCE(SUM(n), 0)").Scan(&counted)
+	if counted != stored {
+		t.Errorf("delivery counts add up to %d, want the %d deliveries stored", counted, stored)
+	}
+	w, err := s.WindowStats(merchantID, time.Time{})
+	if err != nil || w.Deliveries != stored {
+		t.Errorf("all-time window = %+v, %v; want %d deliveries", w, err, stored)
+	}
+}
+
 func TestPurgeKeepsUnfinishedAndRecent(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := openStore(t, c)
@@ -64,6 +80,7 @@ func TestPurgeKeepsUnfinishedAndRecent(t *testing.T) {
 	if res.Deliveries != 1 || res.Events != 1 {
 		t.Fatalf("purged %+v, want 1 delivery and 1 event", res)
 	}
+	assertCounted(t, s, m.ID)
 	if _, err := s.EventByID(oldDone.EventID); err == nil {
 		t.Error("old processed event survived")
 	}
@@ -88,6 +105,7 @@ func TestPurgeKeepsUnfinishedAndRecent(t *testing.T) {
 	if res.Deliveries != 2 || res.Events != 2 {
 		t.Fatalf("purge with unfinished removed %+v, want 2 and 2", res)
 	}
+	assertCounted(t, s, m.ID)
 }
 
 func TestBackupIsAConsistentCopy(t *testing.T) {

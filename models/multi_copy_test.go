@@ -115,6 +115,16 @@ func TestMultiCopyTo(t *testing.T) {
 		}
 	}
 
+	// The copy's delivery counts are its deliveries counted afresh, and its figures are the source's.
+	assertDeliveryCounts(t, dst)
+	for _, since := range []time.Time{now.Add(-24 * time.Hour), now.Add(-time.Minute), now.Add(time.Second)} {
+		a, aerr := src.WindowStats(m.ID, since)
+		b, berr := dst.WindowStats(m.ID, since)
+		if aerr != nil || berr != nil || a != b {
+			t.Errorf("window since %v: source %+v, %v; copy %+v, %v", since, a, aerr, b, berr)
+		}
+	}
+
 	// Values a careless copy would turn into the column's default, and the sealed secret.
 	var u User
 	if err := dst.DB.Take(&u, off.ID).Error; err != nil || u.Active || u.Email != off.Email || u.PasswordHash != off.PasswordHash {

@@ -2,10 +2,15 @@ package models
 
 import (
 	"crypto/rand"
+	"maps"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
+
+	"hooklog/testapp/testdb"
 )
 
 // opsClock is a settable clock for the operations store tests.
@@ -42,6 +47,20 @@ func opsStore(t testing.TB) (*Store, *opsClock) {
 	return s, c
 }
 
+// countsStore is opsStore on a fresh database of either kind (PostgreSQL when HOOKLOG_TEST_POSTGRES
+// is set), for the tests of the delivery counts; it returns the DSN too, to open it again.
+func countsStore(t testing.TB) (*Store, *opsClock, string) {
+	t.Helper()
+	c := &opsClock{t: time.Date(2026, 3, 10, 15, 40, 0, 0, time.UTC)}
+	dsn := testdb.DSN(t, "hooklog.db")
+	s, err := Open(Options{DSN: dsn, MaxConns: 4, Key: make([]byte, 32), Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, c, dsn
+}
+
 // opsFixture is a merchant with one generic endpoint.
 type opsFixture struct {
 	s        *Store
@@ -62,7 +81,7 @@ func opsMerchant(t testing.TB, s *Store, name string) *opsFixture {
 	return &opsFixture{s: s, merchant: m, ep: ep}
 }
 
-// delivery stores a delivery received at at; event, when set, is the event it delivered.
+// delivery stores a delivery received at at, and counts it; event, when set, is the event it delivered.
 func (f *opsFixture) delivery(t testing.TB, at time.Time, o Outcome, event *Event, typ string) *Delivery {
 	t.Helper()
 	d := Delivery{MerchantID: f.merchant.ID, EndpointID: f.ep.ID, ReceivedAt: at, RemoteAddr: "192.0.2.1", Outcome: o,
@@ -73,7 +92,14 @@ func (f *opsFixture) delivery(t testing.TB, at time.Time, o Outcome, event *Even
 	if event != nil {
 		d.EventID = &event.ID
 	}
-	if err := f.s.DB.Create(&d).Error; err != nil {
+	// Stored and counted in one transaction, as the ingester does.
+	err := f.s.writeTx(func(tx *gorm.DB) error {
+		if err := tx.Create(&d).Error; err != nil {
+			return err
+		}
+		return countDeliveries(tx, []*Delivery{&d})
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return &d
@@ -101,4 +127,43 @@ func opsReload(t testing.TB, s *Store, id uint) *Event {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// assertDeliveryCounts checks that the maintained delivery counts are exactly the deliveries
+// counted afresh, with no row left at zero.
+func assertDeliveryCounts(t testing.TB, s *Store) {
+	t.Helper()
+	var ds []Delivery
+	if err := s.DB.Select("merchant_id", "endpoint_id", "received_at", "outcome").Find(&ds).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := map[deliveryCountKey]int64{}
+	for _, d := range ds {
+		want[deliveryCountKey{merchantID: d.MerchantID, endpointID: d.EndpointID, hour: unixHour(d.ReceivedAt), outcome: d.Outcome}]++
+	}
+	var rows []DeliveryCount
+	if err := s.DB.Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	got := map[deliveryCountKey]int64{}
+	for _, r := range rows {
+		got[deliveryCountKey{merchantID: r.MerchantID, endpointID: r.EndpointID, hour: r.Hour, outcome: r.Outcome}] = r.N
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("delivery counts (%d rows) differ from the %d deliveries:\n got %v\nwant %v", len(rows), len(ds), got, want)
+	}
+}
+
+// countIncoming is a delivery for the ingester received at at: with an event of id, or rejected
+// when id is empty.
+func countIncoming(ep *Endpoint, at time.Time, id string, status Status) *Incoming {
+	in := &Incoming{Delivery: Delivery{MerchantID: ep.MerchantID, EndpointID: ep.ID, ReceivedAt: at, RemoteAddr: "192.0.2.1",
+		Body: []byte(`{"id":"` + id + `"}`), BodySize: 12, StatusCode: 200, EventType: "payment.completed"}}
+	if id == "" {
+		in.Delivery.Outcome, in.Delivery.StatusCode, in.Delivery.Reason = OutcomeRejected, 401, "no signature header"
+		return in
+	}
+	in.Event = &Event{MerchantID: ep.MerchantID, EndpointID: ep.ID, ExternalID: id, Provider: "generic", Type: "payment.completed",
+		Status: status, ReceivedAt: at, DeliveryCount: 1}
+	return in
 }

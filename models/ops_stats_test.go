@@ -1,7 +1,9 @@
 package models
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -182,7 +184,8 @@ func TestOpsBacklog(t *testing.T) {
 }
 
 // TestOpsStatsUseIndexes checks that the overview's queries read index ranges, not whole tables,
-// which is what keeps them fast with millions of deliveries.
+// which is what keeps them fast with millions of deliveries: the windows read the maintained
+// counts, and deliveries for the first hour only.
 func TestOpsStatsUseIndexes(t *testing.T) {
 	s, clock := opsStore(t)
 	since := clock.Now().Add(-24 * time.Hour)
@@ -191,11 +194,15 @@ func TestOpsStatsUseIndexes(t *testing.T) {
 		args        []any
 		want        string
 	}{
-		{"window counts", `SELECT outcome, COUNT(*) FROM deliveries WHERE merchant_id = ? AND received_at >= ? GROUP BY outcome`,
-			[]any{1, since}, "USING COVERING INDEX idx_deliveries_merchant_received (merchant_id=? AND received_at>?)"},
-		{"hourly buckets", `SELECT strftime('%Y-%m-%d %H:00:00', received_at) AS hour, outcome, COUNT(*) FROM deliveries
-			WHERE merchant_id = ? AND received_at >= ? GROUP BY hour, outcome`,
-			[]any{1, since}, "USING COVERING INDEX idx_deliveries_merchant_received (merchant_id=? AND received_at>?)"},
+		{"window counts, whole hours", `SELECT endpoint_id, outcome, SUM(n) FROM delivery_counts WHERE merchant_id = ? AND hour >= ?
+			GROUP BY endpoint_id, outcome`,
+			[]any{1, unixHour(since)}, "USING INDEX sqlite_autoindex_delivery_counts_1 (merchant_id=? AND hour>?)"},
+		{"window counts, first hour", `SELECT endpoint_id, outcome, COUNT(*) FROM deliveries WHERE merchant_id = ? AND received_at >= ?
+			AND received_at < ? GROUP BY endpoint_id, outcome`,
+			[]any{1, since, since.Add(time.Hour)}, "USING COVERING INDEX idx_deliveries_merchant_received (merchant_id=? AND received_at>? AND received_at<?)"},
+		{"hourly buckets", `SELECT hour, outcome, SUM(n) FROM delivery_counts WHERE merchant_id = ? AND hour >= ? AND hour <= ?
+			GROUP BY hour, outcome`,
+			[]any{1, unixHour(since), unixHour(since) + 3600}, "USING INDEX sqlite_autoindex_delivery_counts_1 (merchant_id=? AND hour>? AND hour<?)"},
 		{"failed events", `SELECT COUNT(*) FROM events WHERE merchant_id = ? AND status IN ('failed','dead') AND received_at >= ?`,
 			[]any{1, since}, "USING COVERING INDEX idx_events_merchant_status (merchant_id=? AND status=? AND received_at>?)"},
 		{"last delivery", `SELECT received_at FROM deliveries WHERE endpoint_id = ? ORDER BY received_at DESC LIMIT 1`,
@@ -216,5 +223,241 @@ func TestOpsStatsUseIndexes(t *testing.T) {
 				t.Errorf("plan:\n%s\nwant %q", strings.Join(plan, "\n"), tc.want)
 			}
 		})
+	}
+}
+
+// TestDeliveryCountsFollowIngestAndPurge checks that the maintained counts equal the deliveries
+// counted afresh after batched and single ingests of every outcome across hours, endpoints and
+// merchants, and after a purge that cuts an hour in two.
+func TestDeliveryCountsFollowIngestAndPurge(t *testing.T) {
+	s, clock, _ := countsStore(t)
+	now := clock.Now()
+	f := opsMerchant(t, s, "Acme")
+	second, _, err := s.CreateEndpoint(f.merchant.ID, EndpointInput{Name: "Second", Provider: "generic"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := opsMerchant(t, s, "Other")
+	eps := []*Endpoint{f.ep, second, other.ep}
+
+	// One batch: the writer is held while the requests queue, so they commit together and several
+	// share a count row.
+	var ins []*Incoming
+	for i := range 40 {
+		ep := eps[i%len(eps)]
+		at := now.Add(-time.Duration(i)*47*time.Minute - time.Duration(i)*time.Second)
+		switch {
+		case i%5 == 0:
+			ins = append(ins, countIncoming(ep, at, "", ""))
+		case i%7 == 3: // a provider retry of an event of the same endpoint
+			ins = append(ins, countIncoming(ep, at, fmt.Sprintf("evt-%d", i-3), StatusProcessed))
+		default:
+			ins = append(ins, countIncoming(ep, at, fmt.Sprintf("evt-%d", i), StatusProcessed))
+		}
+	}
+	for range 5 {
+		ins = append(ins, countIncoming(f.ep, now.Add(-10*time.Minute), "", ""))
+	}
+	commits := 0
+	ing, release := heldIngester(t, s, f.ep, 64, &commits)
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		wg.Go(func() {
+			if _, err := ing.Store(t.Context(), in); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitQueued(t, ing, len(ins))
+	release()
+	wg.Wait()
+	// Then one at a time, duplicates included.
+	for _, in := range ins[:6] {
+		if _, err := ing.Store(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assertDeliveryCounts(t, s)
+	var busiest int64
+	s.DB.Model(&DeliveryCount{}).Select("MAX(n)").Scan(&busiest)
+	if busiest < 6 {
+		t.Errorf("busiest count row = %d, want an hour's rejected deliveries of one endpoint in one row", busiest)
+	}
+	var dups int64
+	s.DB.Model(&Delivery{}).Where("outcome = ?", OutcomeDuplicate).Count(&dups)
+	if dups < 6 {
+		t.Errorf("%d duplicates stored, want at least 6", dups)
+	}
+
+	// 12 hours back is 03:40: the 03:00 hour loses its first 40 minutes only.
+	res, err := s.Purge(RetentionPolicy{OlderThan: 12 * time.Hour, Batch: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left int64
+	s.DB.Model(&Delivery{}).Count(&left)
+	if res.Deliveries == 0 || left == 0 {
+		t.Fatalf("purged %+v, %d left; want some of each", res, left)
+	}
+	assertDeliveryCounts(t, s)
+	clock.Add(time.Hour)
+	_, err = s.Purge(RetentionPolicy{OlderThan: time.Nanosecond, IncludeUnfinished: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertDeliveryCounts(t, s)
+	var rows int64
+	s.DB.Model(&DeliveryCount{}).Count(&rows)
+	s.DB.Model(&Delivery{}).Count(&left)
+	if left != 0 || rows != 0 {
+		t.Errorf("after purging everything: %d deliveries, %d count rows; want none", left, rows)
+	}
+}
+
+// TestDeliveryCountsBackfill opens a database that has deliveries but no counts, as one upgraded
+// from before the counts were kept, and checks that opening it fills them once.
+func TestDeliveryCountsBackfill(t *testing.T) {
+	s, c, dsn := countsStore(t)
+	open := func() *Store {
+		t.Helper()
+		s, err := Open(Options{DSN: dsn, MaxConns: 4, Key: make([]byte, 32), Now: c.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	f := opsMerchant(t, s, "Acme")
+	other := opsMerchant(t, s, "Other")
+	for i := range 30 {
+		o := Outcomes[i%len(Outcomes)]
+		at := c.Now().Add(-time.Duration(i) * 37 * time.Minute).Add(time.Duration(i) * time.Millisecond)
+		f.delivery(t, at, o, nil, "")
+		if i%4 == 0 {
+			other.delivery(t, at, o, nil, "")
+		}
+	}
+	before, err := s.WindowStats(f.merchant.ID, c.Now().Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB.Exec("DROP TABLE delivery_counts").Error; err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = open()
+	defer s.Close()
+	assertDeliveryCounts(t, s)
+	after, err := s.WindowStats(f.merchant.ID, c.Now().Add(-24*time.Hour))
+	if err != nil || after != before {
+		t.Errorf("window after the backfill = %+v, %v; want %+v", after, err, before)
+	}
+	// Counts that exist are kept as they are, and a recount is idempotent.
+	s.DB.Exec("UPDATE delivery_counts SET n = n + 100")
+	reopened := open()
+	var n int64
+	reopened.DB.Model(&DeliveryCount{}).Select("MIN(n)").Scan(&n)
+	reopened.Close()
+	if n < 100 {
+		t.Errorf("a reopen rebuilt counts that existed (min n = %d)", n)
+	}
+	if err := s.RecountDeliveries(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecountDeliveries(); err != nil {
+		t.Fatal(err)
+	}
+	assertDeliveryCounts(t, s)
+}
+
+// TestOpsWindowsExact checks the window figures against a direct count of the deliveries for
+// windows starting on, just before, just after and between hour boundaries.
+func TestOpsWindowsExact(t *testing.T) {
+	s, clock, _ := countsStore(t) // 15:40 UTC
+	now := clock.Now()
+	f := opsMerchant(t, s, "Acme")
+	second, _, err := s.CreateEndpoint(f.merchant.ID, EndpointInput{Name: "Second", Provider: "generic"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &opsFixture{s: s, merchant: f.merchant, ep: second}
+	other := opsMerchant(t, s, "Other")
+	day := now.Add(-24 * time.Hour)
+	hour := day.Truncate(time.Hour).Add(time.Hour) // 16:00 yesterday
+	var ats []time.Time
+	for k := range 100 {
+		ats = append(ats, now.Add(-25*time.Hour+time.Duration(k)*17*time.Minute+time.Duration(k)*time.Second))
+	}
+	for _, at := range []time.Time{day, hour} {
+		ats = append(ats, at.Add(-time.Nanosecond), at, at.Add(time.Nanosecond))
+	}
+	for i, at := range ats {
+		o := Outcomes[i%len(Outcomes)]
+		f.delivery(t, at, o, nil, "")
+		if i%3 == 0 {
+			g.delivery(t, at, OutcomeRejected, nil, "")
+		}
+		if i%5 == 0 {
+			other.delivery(t, at, o, nil, "")
+		}
+	}
+	assertDeliveryCounts(t, s)
+
+	sinces := []time.Time{day, hour, hour.Add(-time.Nanosecond), hour.Add(time.Nanosecond), day.Add(-time.Nanosecond),
+		day.Add(time.Nanosecond), day.Truncate(time.Hour), now, now.Truncate(time.Hour), now.Add(30 * time.Minute),
+		now.Add(-7 * 24 * time.Hour), now.Add(-30 * time.Hour)}
+	for m := 0; m < 180; m += 13 {
+		sinces = append(sinces, day.Add(time.Duration(m)*time.Minute+time.Duration(m)*time.Millisecond))
+	}
+	for _, since := range sinces {
+		var direct []struct {
+			EndpointID uint
+			Outcome    Outcome
+			N          int64
+		}
+		err := s.DB.Raw(`SELECT endpoint_id, outcome, COUNT(*) AS n FROM deliveries WHERE merchant_id = ? AND received_at >= ?
+			GROUP BY endpoint_id, outcome`, f.merchant.ID, since).Scan(&direct).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want WindowStats
+		perEndpoint := map[uint][2]int64{}
+		for _, r := range direct {
+			want.Deliveries += r.N
+			e := perEndpoint[r.EndpointID]
+			e[0] += r.N
+			if r.Outcome == OutcomeRejected {
+				want.Rejected += r.N
+				e[1] += r.N
+			}
+			perEndpoint[r.EndpointID] = e
+		}
+		got, err := s.WindowStats(f.merchant.ID, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Deliveries != want.Deliveries || got.Rejected != want.Rejected {
+			t.Errorf("since %v: window = %+v, want %d deliveries, %d rejected", since, got, want.Deliveries, want.Rejected)
+		}
+		health, err := s.EndpointsHealth(f.merchant.ID, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats, err := s.EndpointStats(f.merchant.ID, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(health) != 2 || len(stats) != 2 {
+			t.Fatalf("since %v: %d endpoints in health, %d in stats; want 2", since, len(health), len(stats))
+		}
+		for _, h := range health {
+			w := perEndpoint[h.Endpoint.ID]
+			if h.Deliveries != w[0] || h.Rejected != w[1] {
+				t.Errorf("since %v: endpoint %d health %d/%d, want %d/%d", since, h.Endpoint.ID, h.Deliveries, h.Rejected, w[0], w[1])
+			}
+			if st := stats[h.Endpoint.ID]; st.Deliveries != w[0] || st.Rejected != w[1] {
+				t.Errorf("since %v: endpoint %d stats %d/%d, want %d/%d", since, h.Endpoint.ID, st.Deliveries, st.Rejected, w[0], w[1])
+			}
+		}
 	}
 }

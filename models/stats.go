@@ -10,7 +10,8 @@ import (
 // that their counts stay index range scans with millions of deliveries.
 func (s *Store) migrateStatsIndexes() error {
 	for _, stmt := range []string{
-		// Window counts and hourly buckets: a covering range scan over one merchant's recent deliveries.
+		// The first, partial hour of a window (see windowCounts): a covering range scan over one
+		// merchant's deliveries of that hour.
 		`CREATE INDEX IF NOT EXISTS idx_deliveries_merchant_received ON deliveries(merchant_id, received_at, outcome, endpoint_id)`,
 		// Latest rejected deliveries, newest first.
 		`CREATE INDEX IF NOT EXISTS idx_deliveries_merchant_outcome ON deliveries(merchant_id, outcome, received_at)`,
@@ -46,14 +47,37 @@ func (w WindowStats) FailureRate() float64 {
 	return float64(w.Failures()) / float64(w.Deliveries)
 }
 
+// windowCount is how many deliveries one endpoint received with one outcome in a window.
+type windowCount struct {
+	EndpointID uint
+	Outcome    Outcome
+	N          int64
+}
+
+// windowCounts counts a merchant's deliveries received since since, by endpoint and outcome. The
+// whole hours after the one holding since come from the maintained counts; that first, partial
+// hour is counted exactly from deliveries over the (merchant_id, received_at) index, so it reads
+// at most one hour of rows whatever the size of the table. A row may appear twice (once from each
+// source); callers add them up.
+func (s *Store) windowCounts(merchantID uint, since time.Time) ([]windowCount, error) {
+	since = since.UTC()
+	next := since.Truncate(time.Hour).Add(time.Hour)
+	var rows []windowCount
+	err := s.DB.Raw(`SELECT endpoint_id, outcome, CAST(SUM(n) AS BIGINT) AS n FROM delivery_counts
+		WHERE merchant_id = ? AND hour >= ? GROUP BY endpoint_id, outcome
+		UNION ALL
+		SELECT endpoint_id, outcome, COUNT(*) AS n FROM deliveries
+		WHERE merchant_id = ? AND received_at >= ? AND received_at < ? GROUP BY endpoint_id, outcome`,
+		merchantID, unixHour(next), merchantID, since, next).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
 // WindowStats counts a merchant's deliveries, rejections and failed events received since since.
 func (s *Store) WindowStats(merchantID uint, since time.Time) (WindowStats, error) {
-	var rows []struct {
-		Outcome Outcome
-		N       int64
-	}
-	err := s.DB.Raw(`SELECT outcome, COUNT(*) AS n FROM deliveries
-		WHERE merchant_id = ? AND received_at >= ? GROUP BY outcome`, merchantID, since).Scan(&rows).Error
+	rows, err := s.windowCounts(merchantID, since)
 	if err != nil {
 		return WindowStats{}, fmt.Errorf("store: count deliveries: %w", err)
 	}
@@ -84,23 +108,20 @@ type HourBucket struct {
 // Total is every delivery of the hour.
 func (b HourBucket) Total() int64 { return b.Accepted + b.Duplicate + b.Rejected }
 
-// hourLayout is how hourBucket names an hour below, and how it is parsed back.
-const hourLayout = "2006-01-02 15:00:00"
-
 // HourlyDeliveries counts a merchant's deliveries per hour and outcome for the hours hours up to and
 // including the current one, oldest first; hours without deliveries are present with zero counts.
-// The database does the bucketing over a range of the (merchant_id, received_at) index.
+// The buckets are the maintained per-hour counts, read straight from delivery_counts.
 func (s *Store) HourlyDeliveries(merchantID uint, hours int) ([]HourBucket, error) {
 	end := s.Now().Truncate(time.Hour)
 	start := end.Add(-time.Duration(hours-1) * time.Hour)
 	var rows []struct {
-		Hour    string
+		Hour    int64
 		Outcome Outcome
 		N       int64
 	}
-	err := s.DB.Raw(`SELECT `+hourBucket(s.DB, "received_at")+` AS hour, outcome, COUNT(*) AS n
-		FROM deliveries WHERE merchant_id = ? AND received_at >= ?
-		GROUP BY hour, outcome`, merchantID, start).Scan(&rows).Error
+	err := s.DB.Raw(`SELECT hour, outcome, CAST(SUM(n) AS BIGINT) AS n FROM delivery_counts
+		WHERE merchant_id = ? AND hour >= ? AND hour <= ? GROUP BY hour, outcome`,
+		merchantID, unixHour(start), unixHour(end)).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: deliveries per hour: %w", err)
 	}
@@ -109,14 +130,7 @@ func (s *Store) HourlyDeliveries(merchantID uint, hours int) ([]HourBucket, erro
 		buckets[i].Hour = start.Add(time.Duration(i) * time.Hour)
 	}
 	for _, r := range rows {
-		h, err := time.Parse(hourLayout, r.Hour)
-		if err != nil {
-			return nil, fmt.Errorf("store: deliveries per hour: bucket %q: %w", r.Hour, err)
-		}
-		i := int(h.Sub(start) / time.Hour)
-		if i < 0 || i >= hours {
-			continue // a delivery stamped in the future lands outside the chart
-		}
+		i := int((r.Hour - unixHour(start)) / 3600)
 		switch r.Outcome {
 		case OutcomeAccepted:
 			buckets[i].Accepted += r.N
@@ -152,13 +166,7 @@ func (s *Store) EndpointsHealth(merchantID uint, since time.Time) ([]EndpointHea
 	if err != nil {
 		return nil, err
 	}
-	var counts []struct {
-		EndpointID uint
-		N          int64
-		Rejected   int64
-	}
-	err = s.DB.Raw(`SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END) AS rejected FROM deliveries
-		WHERE merchant_id = ? AND received_at >= ? GROUP BY endpoint_id`, OutcomeRejected, merchantID, since).Scan(&counts).Error
+	counts, err := s.windowCounts(merchantID, since)
 	if err != nil {
 		return nil, fmt.Errorf("store: endpoint health: %w", err)
 	}
@@ -177,7 +185,10 @@ func (s *Store) EndpointsHealth(merchantID uint, since time.Time) ([]EndpointHea
 	}
 	for _, c := range counts {
 		if i, ok := index[c.EndpointID]; ok {
-			out[i].Deliveries, out[i].Rejected = c.N, c.Rejected
+			out[i].Deliveries += c.N
+			if c.Outcome == OutcomeRejected {
+				out[i].Rejected += c.N
+			}
 		}
 	}
 	return out, nil
