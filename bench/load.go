@@ -220,10 +220,27 @@ func (t *tally) record(status int, err error, lat time.Duration) {
 	t.lat = append(t.lat, lat)
 }
 
-// closedLoop keeps conns connections busy for dur: each sends the next request as soon as the last
-// one is answered. With cycle the pool is reused round and round (for receivers that ignore
-// content); without it, the run ends early when the pool is used up.
+// spread assigns conns connections to addrs round-robin, as a load balancer would: connection w
+// goes to addrs[w % len(addrs)], so no address gets more than one connection more than another.
+func spread(addrs []string, conns int) []string {
+	out := make([]string, conns)
+	for w := range out {
+		out[w] = addrs[w%len(addrs)]
+	}
+	return out
+}
+
+// closedLoop keeps conns connections to addr busy for dur: each sends the next request as soon as
+// the last one is answered. With cycle the pool is reused round and round (for receivers that
+// ignore content); without it, the run ends early when the pool is used up.
 func closedLoop(target, addr string, reqs [][]byte, conns int, dur time.Duration, cycle bool) loadResult {
+	return closedLoopSpread(target, []string{addr}, reqs, conns, dur, cycle)
+}
+
+// closedLoopSpread is closedLoop with the connections spread over several servers; they all draw
+// from the one pool, so each request is sent once, to whichever server its connection goes to.
+func closedLoopSpread(target string, addrs []string, reqs [][]byte, conns int, dur time.Duration, cycle bool) loadResult {
+	connAddrs := spread(addrs, conns)
 	var next atomic.Int64
 	n := int64(len(reqs))
 	tallies := make([]*tally, conns)
@@ -237,7 +254,7 @@ func closedLoop(target, addr string, reqs [][]byte, conns int, dur time.Duration
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &conn{addr: addr}
+			c := &conn{addr: connAddrs[w]}
 			defer c.close()
 			for {
 				sent := time.Now()
@@ -264,10 +281,11 @@ func closedLoop(target, addr string, reqs [][]byte, conns int, dur time.Duration
 	return res
 }
 
-// openLoop offers rate requests a second for dur, whatever the answers: request i is due at
-// start + i/rate and goes out on the first free connection. Latency counts from the due time, so a
-// slow answer that holds up later requests is charged to them too (no coordinated omission).
-func openLoop(target, addr string, reqs [][]byte, conns, rate int, dur time.Duration) loadResult {
+// openLoop offers rate requests a second for dur, whatever the answers, over conns connections
+// spread over addrs: request i is due at start + i/rate and goes out on the first free connection.
+// Latency counts from the due time, so a slow answer that holds up later requests is charged to
+// them too (no coordinated omission).
+func openLoop(target string, addrs []string, reqs [][]byte, conns, rate int, dur time.Duration) loadResult {
 	n := min(int64(len(reqs)), int64(rate)*int64(dur/time.Second))
 	interval := time.Second / time.Duration(rate)
 	var next atomic.Int64
@@ -275,7 +293,7 @@ func openLoop(target, addr string, reqs [][]byte, conns, rate int, dur time.Dura
 	var wg sync.WaitGroup
 	// Connect first, so dialling is not charged to the first requests.
 	cs := make([]*conn, conns)
-	for w := range cs {
+	for w, addr := range spread(addrs, conns) {
 		cs[w] = &conn{addr: addr}
 		if nc, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
 			cs[w].c, cs[w].r = nc, bufio.NewReaderSize(nc, 16<<10)

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -59,5 +61,38 @@ func TestReadResponseEOF(t *testing.T) {
 	_, _, err := readResponse(bufio.NewReader(strings.NewReader("")))
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("err = %v, want unexpected EOF", err)
+	}
+}
+
+func TestSpread(t *testing.T) {
+	tests := []struct {
+		name  string
+		addrs []string
+		conns int
+		want  map[string]int
+		first []string // the first connections' addresses, in order
+	}{
+		{"one address", []string{"a"}, 4, map[string]int{"a": 4}, []string{"a", "a", "a", "a"}},
+		{"even", []string{"a", "b"}, 4, map[string]int{"a": 2, "b": 2}, []string{"a", "b", "a", "b"}},
+		{"uneven: no address more than one ahead", []string{"a", "b", "c"}, 32, map[string]int{"a": 11, "b": 11, "c": 10}, []string{"a", "b", "c", "a"}},
+		{"fewer connections than addresses", []string{"a", "b", "c"}, 2, map[string]int{"a": 1, "b": 1}, []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := spread(tt.addrs, tt.conns)
+			if len(got) != tt.conns {
+				t.Fatalf("%d connections, want %d", len(got), tt.conns)
+			}
+			counts := map[string]int{}
+			for _, a := range got {
+				counts[a]++
+			}
+			if !maps.Equal(counts, tt.want) {
+				t.Errorf("connections per address %v, want %v", counts, tt.want)
+			}
+			if !slices.Equal(got[:len(tt.first)], tt.first) {
+				t.Errorf("first connections go to %v, want %v", got[:len(tt.first)], tt.first)
+			}
+		})
 	}
 }

@@ -5,6 +5,13 @@
 // writes the same figures as JSON.
 //
 //	go run -tags sqlite_fts5 ./bench [-duration 10s] [-scale 1000000] [-json bench-results.json]
+//
+// With -postgres it runs hooklog, and the naive receiver's INSERTs, on a fresh PostgreSQL database
+// instead, with -instances servers sharing it and the load spread over them (the page timings,
+// whose seeder writes SQLite, are skipped):
+//
+//	eval "$(bench/pg-cluster start)"
+//	go run -tags sqlite_fts5 ./bench -postgres "$HOOKLOG_BENCH_POSTGRES" -instances 3 -scale 0
 package main
 
 import (
@@ -38,10 +45,13 @@ type options struct {
 	Ingest          bool          `json:"ingest"`
 	Wrk             bool          `json:"wrk"`
 	DrainTimeout    time.Duration `json:"drain_timeout"`
-	JSONPath        string        `json:"-"`
-	Repo            string        `json:"-"`
-	Keep            bool          `json:"-"`
-	CPUProfile      string        `json:"-"`
+	Instances       int           `json:"instances"`
+	// Postgres is the admin DSN of the PostgreSQL server to run on; it may hold a password.
+	Postgres   string `json:"-"`
+	JSONPath   string `json:"-"`
+	Repo       string `json:"-"`
+	Keep       bool   `json:"-"`
+	CPUProfile string `json:"-"`
 }
 
 func parseFlags(args []string) (options, error) {
@@ -59,15 +69,23 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.Ingest, "ingest", true, "run the ingest, latency and processing measurements")
 	fs.BoolVar(&o.Wrk, "wrk", true, "also measure the ceiling with wrk, when it is installed")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 3*time.Minute, "longest wait for the workers to process a run's events")
+	fs.StringVar(&o.Postgres, "postgres", "", "run on PostgreSQL: the admin DSN of a server where the bench creates (and at the end drops) a database of its own; bench/pg-cluster starts one")
+	fs.IntVar(&o.Instances, "instances", 1, "hooklog servers sharing the database, the load spread over them (more than one needs -postgres)")
 	fs.StringVar(&o.JSONPath, "json", "bench-results.json", "where to write the results as JSON")
 	fs.StringVar(&o.Repo, "repo", ".", "the hooklog module to build")
-	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (data directories, logs)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (data directories, logs) and the PostgreSQL database")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process itself (generator, receivers, seeding) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if o.Conns < 1 || o.Rate < 1 || o.Pool < 1000 || o.PageRuns < 1 || o.Duration < time.Second || o.LatencyDuration < time.Second {
 		return o, fmt.Errorf("-conns, -rate and -page-runs must be positive, -pool at least 1000, durations at least 1s")
+	}
+	if o.Instances < 1 || o.Instances > o.Conns {
+		return o, fmt.Errorf("-instances must be between 1 and -conns")
+	}
+	if o.Instances > 1 && o.Postgres == "" {
+		return o, fmt.Errorf("-instances %d needs -postgres: instances share a PostgreSQL database, never a SQLite file", o.Instances)
 	}
 	if o.Orders == 0 {
 		o.Orders = max(1, o.Scale/10)
@@ -85,6 +103,13 @@ type results struct {
 	Go      string    `json:"go"`
 	Options options   `json:"options"`
 	Commit  string    `json:"commit,omitempty"`
+	// Database is what hooklog ran on, "SQLite" or "PostgreSQL <version>", and Instances how many
+	// servers shared it. On PostgreSQL, PostgresDatabase is the run's database and
+	// DatabaseSettings the server's durability settings (off would flatter every figure).
+	Database         string            `json:"database"`
+	Instances        int               `json:"instances"`
+	PostgresDatabase string            `json:"postgres_database,omitempty"`
+	DatabaseSettings map[string]string `json:"database_settings,omitempty"`
 	// LoadAvg is /proc/loadavg at the start and the end: other work on the machine skews every figure.
 	LoadAvg   [2]string   `json:"loadavg"`
 	Ceiling   *loadResult `json:"ceiling,omitempty"`
@@ -99,10 +124,15 @@ type results struct {
 	Processing     []processingResult `json:"processing,omitempty"`
 	LatencyCeiling *loadResult        `json:"latency_ceiling,omitempty"`
 	LatencyHooklog *loadResult        `json:"latency_hooklog,omitempty"`
-	IngestPeakRSS  int64              `json:"ingest_peak_rss_bytes,omitempty"`
-	IngestStorage  *storageResult     `json:"ingest_storage,omitempty"`
-	Scale          *scaleResult       `json:"scale,omitempty"`
-	Targets        []target           `json:"targets"`
+	// IngestPeakRSS is the sum of the instances' peaks (IngestPeakRSSEach); they need not have
+	// peaked at the same moment.
+	IngestPeakRSS     int64          `json:"ingest_peak_rss_bytes,omitempty"`
+	IngestPeakRSSEach []int64        `json:"ingest_peak_rss_per_instance_bytes,omitempty"`
+	IngestStorage     *storageResult `json:"ingest_storage,omitempty"`
+	Scale             *scaleResult   `json:"scale,omitempty"`
+	// ScaleSkipped says why the page timings did not run.
+	ScaleSkipped string   `json:"scale_skipped,omitempty"`
+	Targets      []target `json:"targets"`
 }
 
 // target is one figure of the issue, measured against its goal.
@@ -134,7 +164,8 @@ func logf(format string, args ...any) {
 }
 
 func run(o options) error {
-	res := &results{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), Go: runtime.Version(), Options: o}
+	res := &results{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), Go: runtime.Version(), Options: o,
+		Database: "SQLite", Instances: o.Instances}
 	res.LoadAvg[0] = loadAvg()
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
@@ -166,12 +197,35 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	var pg *pgDatabase
+	if o.Postgres != "" && o.Ingest {
+		if pg, err = createPostgres(o.Postgres, benchDatabaseName(res.Started)); err != nil {
+			return err
+		}
+		if o.Keep {
+			logf("keeping database %s", pg.Name)
+		} else {
+			defer func() {
+				if err := pg.drop(); err != nil {
+					logf("%v", err)
+				}
+			}()
+		}
+		res.Database, res.PostgresDatabase, res.DatabaseSettings = "PostgreSQL "+pg.Version, pg.Name, pg.Settings
+		logf("database %s on %s (%s)", pg.Name, res.Database, settingsLine(pg.Settings))
+		if f := pg.Flattering(); f != "" {
+			logf("WARNING: the server runs with %s, so its figures overstate a durable deployment", f)
+		}
+	}
 	if o.Ingest {
-		if err := runIngest(o, tmp, bin, res); err != nil {
+		if err := runIngest(o, tmp, bin, pg, res); err != nil {
 			return err
 		}
 	}
-	if o.Scale > 0 {
+	if o.Scale > 0 && o.Postgres != "" {
+		res.ScaleSkipped = "the seeder writes a SQLite file directly, so the page timings at scale run only without -postgres"
+		logf("scale: skipped on PostgreSQL: %s", res.ScaleSkipped)
+	} else if o.Scale > 0 {
 		sr, err := runScale(o, tmp, bin)
 		if err != nil {
 			return err
@@ -195,8 +249,9 @@ func run(o options) error {
 // secret is the Stripe signing secret of every benchmark endpoint.
 const secret = "whsec_benchmarkbenchmarkbenchmark0123"
 
-// runIngest measures the yardsticks and hooklog's ingest, processing and latency.
-func runIngest(o options, tmp, bin string, res *results) error {
+// runIngest measures the yardsticks and hooklog's ingest, processing and latency: on SQLite, or with
+// pg on PostgreSQL with o.Instances servers sharing it.
+func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	trivial, err := startTrivial()
 	if err != nil {
 		return err
@@ -227,43 +282,16 @@ func runIngest(o options, tmp, bin string, res *results) error {
 	}
 	cp = nil
 
-	// The naive receiver: verify, one INSERT per request.
-	naiveDir := filepath.Join(tmp, "naive")
-	if err := os.MkdirAll(naiveDir, 0o700); err != nil {
+	if err := runNaive(o, tmp, pg, c.Rate, res); err != nil {
 		return err
 	}
-	naive, err := startNaive(naiveDir, secret)
-	if err != nil {
-		return err
-	}
-	if err := warmUp(naive.Addr, "/in/naive", "naivewarm0", o.Conns); err != nil {
-		naive.Close()
-		return err
-	}
-	// A unique pool large enough for the ceiling's rate: the naive receiver cannot be faster.
-	size := poolSize(o, c.Rate)
-	logf("naive: building %d requests", size)
-	np, err := buildPool(poolSpec{Host: naive.Addr, Path: "/in/naive", Secret: secret, N: size, Tag: "naive00000"})
-	if err != nil {
-		naive.Close()
-		return err
-	}
-	logf("naive: %s at c=%d", o.Duration, o.Conns)
-	n := closedLoop("naive", naive.Addr, np.Reqs, o.Conns, o.Duration, false)
-	res.Naive = &n
-	logLoad(n)
-	naive.Close()
-	np = nil
 
 	// hooklog itself.
-	dataDir := filepath.Join(tmp, "ingest")
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return err
-	}
-	h, err := newHooklog(bin, dataDir)
+	servers, err := newInstances(bin, tmp, o.Instances, pg)
 	if err != nil {
 		return err
 	}
+	h := servers[0]
 	ep, err := h.addEndpoint("Stripe", secret)
 	if err != nil {
 		return err
@@ -272,17 +300,23 @@ func runIngest(o options, tmp, bin string, res *results) error {
 	if err != nil {
 		return err
 	}
-	logf("hooklog: serve on %s, data in %s", h.addr, dataDir)
-	if err := h.start(); err != nil {
+	addrs, name := servers.addrs(), hooklogName(o.Instances)
+	logf("%s: serving on %s, %s, data directories under %s", name, strings.Join(addrs, " "), res.Database, tmp)
+	if err := servers.start(); err != nil {
 		return err
 	}
-	defer h.stop()
-	w, err := openWatcher(filepath.Join(dataDir, "hooklog.db"))
+	defer servers.stop()
+	var w *watcher
+	if pg != nil {
+		w, err = openPostgresWatcher(pg.DSN)
+	} else {
+		w, err = openWatcher(filepath.Join(h.dataDir, "hooklog.db"))
+	}
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	if err := warmUp(h.addr, ep.Path(), "hookwarm00", o.Conns); err != nil {
+	if err := warmUp(addrs, ep.Path(), "hookwarm00", o.Conns); err != nil {
 		return err
 	}
 	if _, _, err := h.waitDrained(w, token, o.DrainTimeout); err != nil {
@@ -300,14 +334,14 @@ func runIngest(o options, tmp, bin string, res *results) error {
 	for _, r := range runs {
 		// Three times the naive receiver's rate is room enough; a run that uses it all up says so.
 		size := poolSize(o, 3*res.Naive.Rate)
-		logf("hooklog %s: building %d requests", r.name, size)
+		logf("%s %s: building %d requests", name, r.name, size)
 		p, err := buildPool(poolSpec{Host: h.addr, Path: ep.Path(), Secret: secret, N: size, Tag: r.tag, DupShare: r.dup})
 		if err != nil {
 			return err
 		}
-		logf("hooklog %s: %s at c=%d, then waiting for processing", r.name, o.Duration, o.Conns)
+		logf("%s %s: %s at c=%d, then waiting for processing", name, r.name, o.Duration, o.Conns)
 		lr, pr, err := measureProcessing(h, w, token, r.name, o.DrainTimeout, func() loadResult {
-			return closedLoop("hooklog "+r.name, h.addr, p.Reqs, o.Conns, o.Duration, false)
+			return closedLoopSpread(name+" "+r.name, addrs, p.Reqs, o.Conns, o.Duration, false)
 		})
 		if err != nil {
 			return err
@@ -327,19 +361,19 @@ func runIngest(o options, tmp, bin string, res *results) error {
 
 	// Latency below saturation, open loop, the ceiling first.
 	count := o.Rate * int(o.LatencyDuration/time.Second)
-	logf("latency: %d/s for %s to the ceiling, then to hooklog", o.Rate, o.LatencyDuration)
+	logf("latency: %d/s for %s to the ceiling, then to %s", o.Rate, o.LatencyDuration, name)
 	lp, err := buildPool(poolSpec{Host: trivial.Addr, Path: "/in/ceiling", Secret: secret, N: max(count, 1000), Tag: "latceiling"})
 	if err != nil {
 		return err
 	}
-	lc := openLoop("ceiling", trivial.Addr, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
+	lc := openLoop("ceiling", []string{trivial.Addr}, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
 	res.LatencyCeiling = &lc
 	logLoad(lc)
 	lp, err = buildPool(poolSpec{Host: h.addr, Path: ep.Path(), Secret: secret, N: max(count, 1000), Tag: "lathooklog"})
 	if err != nil {
 		return err
 	}
-	lh := openLoop("hooklog", h.addr, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
+	lh := openLoop(name, addrs, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
 	res.LatencyHooklog = &lh
 	logLoad(lh)
 	if _, _, err := h.waitDrained(w, token, o.DrainTimeout); err != nil {
@@ -347,14 +381,69 @@ func runIngest(o options, tmp, bin string, res *results) error {
 	}
 
 	w.Close()
-	h.stop()
-	res.IngestPeakRSS = h.PeakRSS()
-	st, err := measureStorage(filepath.Join(dataDir, "hooklog.db"))
+	servers.stop()
+	res.IngestPeakRSSEach = servers.peakRSS()
+	for _, b := range res.IngestPeakRSSEach {
+		res.IngestPeakRSS += b
+	}
+	var st storageResult
+	if pg != nil {
+		st, err = measurePostgresStorage(pg.DSN)
+	} else {
+		st, err = measureStorage(filepath.Join(h.dataDir, "hooklog.db"))
+	}
 	if err != nil {
 		return err
 	}
 	res.IngestStorage = &st
 	return nil
+}
+
+// runNaive measures the naive receiver, on the database hooklog runs on: a SQLite file of its own,
+// or a table in pg's database (dropped afterwards). ceiling is the trivial receiver's rate, which
+// the naive receiver cannot beat, to size its pool.
+func runNaive(o options, tmp string, pg *pgDatabase, ceiling float64, res *results) error {
+	var store *naiveDB
+	var err error
+	if pg != nil {
+		store, err = openNaivePostgres(pg.DSN, o.Conns)
+	} else {
+		dir := filepath.Join(tmp, "naive")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		store, err = openNaiveSQLite(dir)
+	}
+	if err != nil {
+		return err
+	}
+	naive, err := startNaive(store, secret)
+	if err != nil {
+		return err
+	}
+	defer naive.Close()
+	if err := warmUp([]string{naive.Addr}, "/in/naive", "naivewarm0", o.Conns); err != nil {
+		return err
+	}
+	size := poolSize(o, ceiling)
+	logf("naive: building %d requests", size)
+	np, err := buildPool(poolSpec{Host: naive.Addr, Path: "/in/naive", Secret: secret, N: size, Tag: "naive00000"})
+	if err != nil {
+		return err
+	}
+	logf("naive: %s at c=%d on %s", o.Duration, o.Conns, res.Database)
+	n := closedLoop("naive", naive.Addr, np.Reqs, o.Conns, o.Duration, false)
+	res.Naive = &n
+	logLoad(n)
+	return naive.Close()
+}
+
+// hooklogName names hooklog in the results: "hooklog", or "hooklog x3" for three instances.
+func hooklogName(instances int) string {
+	if instances == 1 {
+		return "hooklog"
+	}
+	return fmt.Sprintf("hooklog x%d", instances)
 }
 
 // logLoad reports a run's figures as soon as it ends.
@@ -375,16 +464,17 @@ func poolSize(o options, rate float64) int {
 	return min(o.Pool, max(20000, int(rate*o.Duration.Seconds()*1.2)))
 }
 
-// warmUp sends 2,000 unique requests so connections, caches and the database are warm before a
-// measured run.
-func warmUp(addr, path, tag string, conns int) error {
-	p, err := buildPool(poolSpec{Host: addr, Path: path, Secret: secret, N: 2000, Tag: tag})
+// warmUp sends 2,000 unique requests, spread over addrs, so connections, caches and the database
+// are warm before a measured run.
+func warmUp(addrs []string, path, tag string, conns int) error {
+	p, err := buildPool(poolSpec{Host: addrs[0], Path: path, Secret: secret, N: 2000, Tag: tag})
 	if err != nil {
 		return err
 	}
-	r := closedLoop("warm-up", addr, p.Reqs, conns, 30*time.Second, false)
+	r := closedLoopSpread("warm-up", addrs, p.Reqs, conns, 30*time.Second, false)
 	if r.Errors() > 0 {
-		return fmt.Errorf("warm-up of %s: %d of %d requests failed (statuses %v, first error %q)", addr, r.Errors(), r.Sent, r.Statuses, r.FirstErr)
+		return fmt.Errorf("warm-up of %s: %d of %d requests failed (statuses %v, first error %q)",
+			strings.Join(addrs, " "), r.Errors(), r.Sent, r.Statuses, r.FirstErr)
 	}
 	return nil
 }
@@ -431,9 +521,16 @@ func checkTargets(r *results) []target {
 		add("pages p95 at "+n, "< 50 ms", fmt.Sprintf("worst %.1f ms (%s)", worstPage.P95ms, worstPage.Name), pagesOK)
 		add("search p95 at "+n, "< 100 ms", fmt.Sprintf("worst %.1f ms (%s)", worstSearch.P95ms, worstSearch.Name), searchOK)
 	}
-	peak := max(r.IngestPeakRSS, scaleRSS(r.Scale))
+	peak := scaleRSS(r.Scale)
+	for _, b := range r.IngestPeakRSSEach {
+		peak = max(peak, b)
+	}
 	if peak > 0 {
-		add("peak RSS", "< 150 MB", fmt.Sprintf("%.1f MB", float64(peak)/(1<<20)), peak < 150<<20)
+		name := "peak RSS"
+		if r.Instances > 1 {
+			name = "peak RSS per instance"
+		}
+		add(name, "< 150 MB", fmt.Sprintf("%.1f MB", float64(peak)/(1<<20)), peak < 150<<20)
 	}
 	for _, st := range []struct {
 		name string
@@ -465,8 +562,17 @@ func scaleStorage(s *scaleResult) *storageResult {
 // printTable writes the results for people.
 func printTable(out io.Writer, r *results) {
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "hooklog bench  %s  commit %s  %d CPUs  %s  load average %s at start, %s at end\n\n",
+	fmt.Fprintf(tw, "hooklog bench  %s  commit %s  %d CPUs  %s  load average %s at start, %s at end\n",
 		r.Started.Format(time.RFC3339), r.Commit, r.CPUs, r.Go, r.LoadAvg[0], r.LoadAvg[1])
+	fmt.Fprintf(tw, "database %s", r.Database)
+	if r.PostgresDatabase != "" {
+		fmt.Fprintf(tw, " (%s; %s)", r.PostgresDatabase, settingsLine(r.DatabaseSettings))
+	}
+	if r.Instances > 1 {
+		fmt.Fprintf(tw, ", %d hooklog instances, the generator's connections spread round-robin over them\n\n", r.Instances)
+	} else {
+		fmt.Fprintf(tw, ", 1 hooklog instance\n\n")
+	}
 	if r.Ceiling != nil {
 		fmt.Fprintf(tw, "THROUGHPUT (closed loop)\tconns\tack/s\tp50 ms\tp99 ms\terrors\tnote\n")
 		row := func(name string, l *loadResult, note string) {
@@ -483,10 +589,11 @@ func printTable(out io.Writer, r *results) {
 			fmt.Fprintf(tw, "ceiling: trivial receiver\t%d\t%s\t%.2f\t%.2f\t%d\twrk -t%d, %d requests replayed\n",
 				r.Wrk.Conns, human(int64(r.Wrk.Rate)), r.Wrk.P50ms, r.Wrk.P99ms, r.Wrk.Errors, r.Wrk.Threads, r.Wrk.Requests)
 		}
-		row("naive: verify + INSERT", r.Naive, "")
-		row("hooklog: unique", r.Ingest, fmt.Sprintf("%.2fx naive, %.2fx ceiling", r.RatioNaive, r.RatioCeiling))
+		row("naive: verify + INSERT", r.Naive, "on "+strings.Fields(r.Database)[0])
+		name := hooklogName(r.Instances)
+		row(name+": unique", r.Ingest, fmt.Sprintf("%.2fx naive, %.2fx ceiling", r.RatioNaive, r.RatioCeiling))
 		if r.IngestDup != nil && r.Naive != nil && r.Naive.Rate > 0 {
-			row("hooklog: 5% duplicates", r.IngestDup, fmt.Sprintf("%.2fx naive", r.IngestDup.Rate/r.Naive.Rate))
+			row(name+": 5% duplicates", r.IngestDup, fmt.Sprintf("%.2fx naive", r.IngestDup.Rate/r.Naive.Rate))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -521,8 +628,19 @@ func printTable(out io.Writer, r *results) {
 		}
 		fmt.Fprintln(tw)
 	}
+	if r.ScaleSkipped != "" {
+		fmt.Fprintf(tw, "PAGES\tskipped: %s\n\n", r.ScaleSkipped)
+	}
 	fmt.Fprintf(tw, "MEMORY AND STORAGE\tvalue\n")
-	if r.IngestPeakRSS > 0 {
+	switch {
+	case len(r.IngestPeakRSSEach) > 1:
+		each := make([]string, len(r.IngestPeakRSSEach))
+		for i, b := range r.IngestPeakRSSEach {
+			each[i] = fmt.Sprintf("%.1f", float64(b)/(1<<20))
+		}
+		fmt.Fprintf(tw, "peak RSS, %d ingest servers\t%.1f MB in all (%s MB; each its own peak)\n", len(each),
+			float64(r.IngestPeakRSS)/(1<<20), strings.Join(each, " + "))
+	case r.IngestPeakRSS > 0:
 		fmt.Fprintf(tw, "peak RSS, ingest server\t%.1f MB\n", float64(r.IngestPeakRSS)/(1<<20))
 	}
 	if s := r.Scale; s != nil {
@@ -549,6 +667,17 @@ func printTable(out io.Writer, r *results) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Goal, t.Measured, met)
 	}
 	tw.Flush()
+}
+
+// settingsLine writes the PostgreSQL settings the results report, in a fixed order.
+func settingsLine(settings map[string]string) string {
+	var parts []string
+	for _, name := range durabilitySettings {
+		if v, ok := settings[name]; ok {
+			parts = append(parts, name+" "+v)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // commitOf names the work tree's commit, with "+dirty" when it has changes.

@@ -7,21 +7,32 @@ import (
 	"time"
 )
 
-// statusCounts counts events by processing status, read from the server's database file read-only.
+// statusCounts counts events by processing status, read from the server's database.
 type statusCounts map[string]int64
 
 // Backlog is what is still to process: pending and processing events.
 func (s statusCounts) Backlog() int64 { return s["pending"] + s["processing"] }
 
-// watcher reads the server's database read-only (WAL lets it read beside the server's writer).
+// watcher reads the servers' database beside them: the SQLite file read-only (WAL lets it read
+// beside the server's writer), or the PostgreSQL database.
 type watcher struct{ db *sql.DB }
 
 func openWatcher(path string) (*watcher, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
+	return watch("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
+}
+
+func openPostgresWatcher(dsn string) (*watcher, error) { return watch("pgx", dsn) }
+
+func watch(driver, dsn string) (*watcher, error) {
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("watch database: %w", err)
+	}
 	return &watcher{db: db}, nil
 }
 
@@ -93,7 +104,7 @@ func (w *watcher) backlog() (int64, error) {
 }
 
 // waitDrained waits until no event is pending or processing, up to limit. It watches the database
-// file every 50 ms and then confirms through the API, as a script would. (The API is not polled
+// every 50 ms and then confirms through the API, as a script would. (The API is not polled
 // in a loop: its status filter walks every event of the merchant when few match, and polling it
 // would slow the workers it is waiting for.)
 func (h *hooklog) waitDrained(w *watcher, token string, limit time.Duration) (time.Duration, bool, error) {

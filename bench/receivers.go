@@ -17,9 +17,9 @@ import (
 
 // receiver is an HTTP server inside the bench process, on a loopback port.
 type receiver struct {
-	Addr string
-	srv  *http.Server
-	db   *sql.DB
+	Addr  string
+	srv   *http.Server
+	store *naiveDB
 }
 
 func serve(h http.Handler) (*receiver, error) {
@@ -32,12 +32,15 @@ func serve(h http.Handler) (*receiver, error) {
 	return r, nil
 }
 
-// Close stops the server and closes its database, if any.
-func (r *receiver) Close() {
+// Close stops the server and closes its database, if any; closing again does nothing.
+func (r *receiver) Close() error {
 	_ = r.srv.Close()
-	if r.db != nil {
-		_ = r.db.Close()
+	store := r.store
+	r.store = nil
+	if store != nil {
+		return store.Close()
 	}
+	return nil
 }
 
 // startTrivial is the ceiling: it reads the body and answers 200, nothing else.
@@ -48,23 +51,69 @@ func startTrivial() (*receiver, error) {
 	}))
 }
 
-// startNaive is the honest simple receiver hooklog is measured against: it verifies the Stripe
-// signature and inserts the raw request, one transaction per request, before answering.
-func startNaive(dir, secret string) (*receiver, error) {
+// naiveDB is the naive receiver's database and its one INSERT statement.
+type naiveDB struct {
+	db     *sql.DB
+	insert string
+	// shared means the table lives in the database hooklog is measured on: Close drops it, so that
+	// it does not count in hooklog's storage.
+	shared bool
+}
+
+// Close closes the database, dropping the receiver's table first when it is shared.
+func (n *naiveDB) Close() error {
+	if n.shared {
+		if _, err := n.db.Exec("DROP TABLE naive_deliveries"); err != nil {
+			n.db.Close()
+			return fmt.Errorf("naive receiver: drop table: %w", err)
+		}
+	}
+	return n.db.Close()
+}
+
+// openNaiveSQLite is a SQLite file of the receiver's own, set up as hooklog sets up its own (WAL,
+// synchronous=NORMAL), with its one writer.
+func openNaiveSQLite(dir string) (*naiveDB, error) {
 	dsn := "file:" + filepath.Join(dir, "naive.db") + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS deliveries (
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS naive_deliveries (
 		id INTEGER PRIMARY KEY, received_at TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL)`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("naive receiver: %w", err)
 	}
+	return &naiveDB{db: db, insert: "INSERT INTO naive_deliveries(received_at, headers, body) VALUES (?, ?, ?)"}, nil
+}
+
+// openNaivePostgres is a table in the run's PostgreSQL database, with a connection for each of the
+// load generator's connections, so that concurrent commits share the server's WAL flushes as they
+// would for any receiver with a pool.
+func openNaivePostgres(dsn string, conns int) (*naiveDB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS naive_deliveries (
+		id bigserial PRIMARY KEY, received_at timestamptz NOT NULL, headers text NOT NULL, body bytea NOT NULL)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("naive receiver: %w", err)
+	}
+	return &naiveDB{db: db, insert: "INSERT INTO naive_deliveries(received_at, headers, body) VALUES ($1, $2, $3)", shared: true}, nil
+}
+
+// startNaive is the honest simple receiver hooklog is measured against: it verifies the Stripe
+// signature and inserts the raw request into store, one transaction per request, before
+// answering. The receiver owns store from here on and closes it with itself.
+func startNaive(store *naiveDB, secret string) (*receiver, error) {
+	db := store.db
 	profile, err := webhooks.New("stripe", webhooks.Settings{})
 	if err != nil {
-		db.Close()
+		store.Close()
 		return nil, err
 	}
 	secrets := []string{secret}
@@ -81,16 +130,16 @@ func startNaive(dir, secret string) (*receiver, error) {
 		}
 		headers, _ := json.Marshal(req.Header)
 		// One statement in autocommit mode: one transaction per request.
-		if _, err := db.Exec("INSERT INTO deliveries(received_at, headers, body) VALUES (?, ?, ?)", now, string(headers), body); err != nil {
+		if _, err := db.Exec(store.insert, now, string(headers), body); err != nil {
 			http.Error(w, "store", http.StatusServiceUnavailable)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
 	}))
 	if err != nil {
-		db.Close()
+		store.Close()
 		return nil, err
 	}
-	r.db = db
+	r.store = store
 	return r, nil
 }

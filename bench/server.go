@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +36,9 @@ func buildHooklog(repo, dir string) (string, error) {
 type hooklog struct {
 	bin, dataDir, addr, password string
 	logPath                      string
+	// database and secretKey, when set, are the PostgreSQL DSN and secret key that several
+	// instances share; otherwise the database and key live in the data directory.
+	database, secretKey string
 
 	cmd     *exec.Cmd
 	logFile *os.File
@@ -67,11 +72,16 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// env is the environment of every command: the data directory, the address and the admin password.
-// Commands run in the data directory, so no config.yaml of the work tree applies.
+// env is the environment of every command: the data directory, the address, the admin password,
+// and the shared database and key when there are. Commands run in the data directory, so no
+// config.yaml of the work tree applies.
 func (h *hooklog) env() []string {
-	return append(os.Environ(), "HOOKLOG_DATA_DIR="+h.dataDir, "HOOKLOG_LISTEN="+h.addr,
+	env := append(os.Environ(), "HOOKLOG_DATA_DIR="+h.dataDir, "HOOKLOG_LISTEN="+h.addr,
 		"HOOKLOG_ADMIN_PASSWORD="+h.password, "HOOKLOG_LOG_LEVEL=warn")
+	if h.database != "" {
+		env = append(env, "HOOKLOG_DB="+h.database, "HOOKLOG_SECRET_KEY="+h.secretKey)
+	}
+	return env
 }
 
 // run runs one CLI command and returns its standard output.
@@ -242,4 +252,82 @@ func (h *hooklog) api(ctx context.Context, token, path string, out any) error {
 		return fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// instances are the hooklog servers of one run, sharing one database: one on SQLite, any number
+// on PostgreSQL. The first runs the CLI commands and answers the bench's API calls.
+type instances []*hooklog
+
+// newInstances prepares n servers under tmp: on SQLite one data directory holds the database; on
+// PostgreSQL every instance gets pg's database, one secret key and one admin password, as
+// instances behind a load balancer would.
+func newInstances(bin, tmp string, n int, pg *pgDatabase) (instances, error) {
+	if n > 1 && pg == nil {
+		return nil, errors.New("several instances need PostgreSQL")
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	var in instances
+	for i := range n {
+		dir := filepath.Join(tmp, "ingest")
+		if n > 1 {
+			dir = filepath.Join(tmp, fmt.Sprintf("ingest-%d", i+1))
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		h, err := newHooklog(bin, dir)
+		if err != nil {
+			return nil, err
+		}
+		if pg != nil {
+			h.database, h.secretKey = pg.DSN, hex.EncodeToString(key)
+		}
+		if i > 0 {
+			h.password = in[0].password
+		}
+		in = append(in, h)
+	}
+	return in, nil
+}
+
+// addrs are the servers' listen addresses, in order.
+func (in instances) addrs() []string {
+	out := make([]string, len(in))
+	for i, h := range in {
+		out[i] = h.addr
+	}
+	return out
+}
+
+// start starts the servers one after another, so the first alone migrates the database and
+// bootstraps the admin; if one fails, those already started are stopped.
+func (in instances) start() error {
+	for i, h := range in {
+		if err := h.start(); err != nil {
+			in[:i].stop()
+			return err
+		}
+	}
+	return nil
+}
+
+// stop stops every server that runs, all at once.
+func (in instances) stop() {
+	var wg sync.WaitGroup
+	for _, h := range in {
+		wg.Go(h.stop)
+	}
+	wg.Wait()
+}
+
+// peakRSS is each server's largest resident set so far, in bytes.
+func (in instances) peakRSS() []int64 {
+	out := make([]int64, len(in))
+	for i, h := range in {
+		out[i] = h.PeakRSS()
+	}
+	return out
 }

@@ -13,11 +13,14 @@ import (
 type storageResult struct {
 	Deliveries   int64   `json:"deliveries"`
 	AvgBodyBytes float64 `json:"avg_body_bytes"`
-	// FileBytes is the .db plus its -wal after a checkpoint.
+	// FileBytes is, on SQLite, the .db plus its -wal after a checkpoint; on PostgreSQL, every table
+	// with its indexes and TOAST.
 	FileBytes int64 `json:"file_bytes"`
-	// SearchBytes is the pages of the full-text index (delivery_search and its shadow tables).
+	// SearchBytes is the full-text index: delivery_search (SQLite: and its shadow tables;
+	// PostgreSQL: and its GIN index).
 	SearchBytes int64 `json:"search_index_bytes"`
-	// SearchMethod says how SearchBytes was found: "dbstat" (exact) or "estimate" (sum of its blobs).
+	// SearchMethod says how SearchBytes was found: "dbstat" (exact) or "estimate" (sum of its blobs)
+	// on SQLite, "pg_total_relation_size" on PostgreSQL.
 	SearchMethod       string  `json:"search_index_method"`
 	PerDelivery        float64 `json:"bytes_per_delivery"`
 	PerDeliveryNoIndex float64 `json:"bytes_per_delivery_without_search_index"`

@@ -66,6 +66,8 @@ type Worker struct {
 	MaxBackoff   Duration `yaml:"max_backoff"`
 	Lease        Duration `yaml:"lease"`
 	PollInterval Duration `yaml:"poll_interval"`
+	// Batch is how many events are claimed at once and completed in one write transaction.
+	Batch int `yaml:"batch"`
 }
 
 // Session configures dashboard logins.
@@ -106,6 +108,9 @@ func yamlProblem(err error) string {
 	return strings.Join(msgs, "; ")
 }
 
+// maxWorkerBatch is the largest worker.batch.
+const maxWorkerBatch = 1000
+
 // Default is the configuration used when nothing is set.
 func Default() Config {
 	return Config{
@@ -125,6 +130,7 @@ func Default() Config {
 		},
 		Worker: Worker{
 			Concurrency:  4,
+			Batch:        64,
 			MaxAttempts:  8,
 			BaseBackoff:  Duration{5 * time.Second},
 			MaxBackoff:   Duration{1 * time.Hour},
@@ -236,6 +242,11 @@ func (c *Config) validate() error {
 	}
 	if c.Worker.Concurrency < 1 {
 		problems = append(problems, "worker.concurrency must be at least 1")
+	}
+	// A batch's event ids and attempt rows each go into one statement, within every database's
+	// limit on bound parameters.
+	if c.Worker.Batch < 1 || c.Worker.Batch > maxWorkerBatch {
+		problems = append(problems, fmt.Sprintf("worker.batch must be between 1 and %d", maxWorkerBatch))
 	}
 	if c.Worker.MaxAttempts < 1 {
 		problems = append(problems, "worker.max_attempts must be at least 1")

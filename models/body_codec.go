@@ -1,7 +1,9 @@
 package models
 
 import (
+	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	"gorm.io/gorm"
@@ -36,12 +38,19 @@ func sealBody(body []byte) ([]byte, BodyCodec) {
 	if len(body) < minCompressedBody {
 		return body, BodyRaw
 	}
-	z := bodyEncoder.EncodeAll(body, make([]byte, 0, len(body)/2))
+	scratch := sealScratch.Get().(*[]byte)
+	defer sealScratch.Put(scratch)
+	z := bodyEncoder.EncodeAll(body, (*scratch)[:0])
+	*scratch = z[:0]
 	if len(z) > len(body)*9/10 {
 		return body, BodyRaw
 	}
-	return z, BodyZstd
+	// Copied out at its exact size: the scratch buffer is sized for the largest body seen.
+	return bytes.Clone(z), BodyZstd
 }
+
+// sealScratch holds compression buffers between requests.
+var sealScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // openBody turns a stored body back into the bytes received.
 func (d *Delivery) openBody() error {

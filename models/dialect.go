@@ -34,14 +34,6 @@ func (s *Store) Postgres() bool { return isPostgres(s.DB) }
 
 func isPostgres(db *gorm.DB) bool { return db.Dialector.Name() == "postgres" }
 
-// hourBucket is the SQL naming the UTC hour of a timestamp column as text in hourLayout.
-func hourBucket(db *gorm.DB, column string) string {
-	if isPostgres(db) {
-		return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00:00')"
-	}
-	return "strftime('%Y-%m-%d %H:00:00', " + column + ")"
-}
-
 // containsFold is the SQL condition that column contains the bound value, ignoring case.
 func containsFold(db *gorm.DB, column string) string {
 	if isPostgres(db) {

@@ -106,10 +106,11 @@ func TestOpsEndpointsHealthAndFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Stored in the order they arrived: the last delivery is the one stored last.
+	dead := f.event(t, now.Add(-48*time.Hour), StatusDead, "refund.completed")
 	f.event(t, now.Add(-2*time.Hour), StatusProcessed, "payment.completed")
 	failed := f.event(t, now.Add(-90*time.Minute), StatusFailed, "payment.failed")
 	rej := f.delivery(t, now.Add(-time.Hour), OutcomeRejected, nil, "")
-	dead := f.event(t, now.Add(-48*time.Hour), StatusDead, "refund.completed")
 
 	health, err := s.EndpointsHealth(f.merchant.ID, now.Add(-24*time.Hour))
 	if err != nil {
@@ -205,10 +206,12 @@ func TestOpsStatsUseIndexes(t *testing.T) {
 			[]any{1, unixHour(since), unixHour(since) + 3600}, "USING INDEX sqlite_autoindex_delivery_counts_1 (merchant_id=? AND hour>? AND hour<?)"},
 		{"failed events", `SELECT COUNT(*) FROM events WHERE merchant_id = ? AND status IN ('failed','dead') AND received_at >= ?`,
 			[]any{1, since}, "USING COVERING INDEX idx_events_merchant_status (merchant_id=? AND status=? AND received_at>?)"},
-		{"last delivery", `SELECT received_at FROM deliveries WHERE endpoint_id = ? ORDER BY received_at DESC LIMIT 1`,
-			[]any{1}, "USING COVERING INDEX idx_deliveries_endpoint_received (endpoint_id=?)"},
-		{"latest rejected", `SELECT id FROM deliveries WHERE merchant_id = ? AND outcome = 'rejected' ORDER BY received_at DESC LIMIT 10`,
-			[]any{1}, "USING COVERING INDEX idx_deliveries_merchant_outcome (merchant_id=? AND outcome=?)"},
+		{"last delivery", `SELECT received_at FROM deliveries WHERE id = (SELECT MAX(id) FROM deliveries WHERE endpoint_id = ?)`,
+			[]any{1}, "SEARCH deliveries USING COVERING INDEX idx_deliveries_endpoint_id"},
+		{"latest rejected", `SELECT id FROM deliveries WHERE merchant_id = ? AND outcome = 'rejected' ORDER BY id DESC LIMIT 10`,
+			[]any{1}, "USING COVERING INDEX idx_deliveries_merchant_outcome_id (merchant_id=? AND outcome=?)"},
+		{"deliveries of an outcome, newest first", `SELECT id FROM deliveries WHERE merchant_id = ? AND outcome = 'accepted' ORDER BY id DESC LIMIT 51`,
+			[]any{1}, "USING COVERING INDEX idx_deliveries_merchant_outcome_id (merchant_id=? AND outcome=?)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rows []struct{ Detail string }

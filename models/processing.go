@@ -30,27 +30,31 @@ func newClaimToken() string {
 	return hex.EncodeToString(b)
 }
 
-// ClaimEvents takes up to n events that are due: pending, failed with a retry due, or processing under
-// an expired lease (a crashed worker). While an event is processing, next_attempt_at holds its lease
-// deadline, so a single index on (status, next_attempt_at) serves every case. On PostgreSQL the
-// selection skips rows another instance is claiming at that moment, so instances never wait on
-// each other nor claim the same event.
+// ClaimEvents takes up to n events that are due, the earliest first: pending, failed with a retry
+// due, or processing under an expired lease (a crashed worker). While an event is processing,
+// next_attempt_at holds its lease deadline, so a single index on (status, next_attempt_at) serves
+// every case. On PostgreSQL the selection skips rows another instance is claiming at that moment,
+// so instances never wait on each other nor claim the same event.
 func (s *Store) ClaimEvents(n int, lease time.Duration) ([]Claim, error) {
 	now := s.Now()
 	token := newClaimToken()
 	var evs []Event
 	unlock := s.lockWrites()
 	defer unlock()
+	// Each status's earliest n are read in index order, and the earliest n of those taken. One range
+	// over the three statuses at once would come out of the index unordered, and PostgreSQL would
+	// sort every due event (the whole backlog, locking forbids it to stop early) for each claim.
+	due := `SELECT id, next_attempt_at FROM (SELECT id, next_attempt_at FROM events
+		WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?` + skipLocked(s.DB) + `) AS `
 	err := s.DB.Raw(`UPDATE events SET
 			status = ?, claim_token = ?, attempts = attempts + 1, next_attempt_at = ?,
 			pending_trigger = CASE WHEN pending_trigger = '' AND attempts > 0 THEN ? ELSE pending_trigger END
 		WHERE id IN (
-			SELECT id FROM events
-			WHERE status IN (?, ?, ?) AND next_attempt_at <= ?
-			ORDER BY next_attempt_at LIMIT ?`+skipLocked(s.DB)+`)
+			SELECT id FROM (`+due+`pending UNION ALL `+due+`failed UNION ALL `+due+`expired) AS due
+			ORDER BY next_attempt_at LIMIT ?)
 		RETURNING *`,
 		StatusProcessing, token, now.Add(lease), TriggerRetry,
-		StatusPending, StatusFailed, StatusProcessing, now, n).Scan(&evs).Error
+		StatusPending, now, n, StatusFailed, now, n, StatusProcessing, now, n, n).Scan(&evs).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: claim events: %w", err)
 	}
@@ -84,119 +88,96 @@ type RunResult struct {
 
 // CompleteEvent applies a claimed event to its order and marks it processed, all in one transaction
 // that commits only if the claim is still this worker's. An event already applied to its order (a
-// replay of a processed event) does not move the order twice.
+// replay of a processed event) does not move the order twice. It is CompleteEvents for one event.
 func (s *Store) CompleteEvent(c *Claim, r RunResult) (string, error) {
-	now := s.Now()
-	var result string
-	err := s.writeTx(func(tx *gorm.DB) error {
-		ev := c.Event
-		ev.SetNormalised(r.Normalised)
-		storableEvent(tx, &ev)
-		var err error
-		result, err = s.applyToOrder(tx, &ev, r.Cumulative, now)
-		if err != nil {
-			return err
-		}
-		res := tx.Model(&Event{}).Where("id = ? AND claim_token = ? AND status = ?", ev.ID, c.ClaimToken, StatusProcessing).
-			Updates(map[string]any{
-				"status": StatusProcessed, "claim_token": "", "next_attempt_at": nil, "last_error": "",
-				"processed_at": now, "applied": ev.Applied, "pending_trigger": "", "pending_actor": "",
-				"type": ev.Type, "canonical": ev.Canonical, "order_ref": ev.OrderRef, "payment_id": ev.PaymentID,
-				"amount": ev.Amount, "has_amount": ev.HasAmount, "currency": ev.Currency,
-				"customer_email": ev.CustomerEmail, "customer_phone": ev.CustomerPhone,
-			})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrLostClaim
-		}
-		return tx.Create(&Attempt{EventID: ev.ID, StartedAt: c.StartedAt, FinishedAt: now, Outcome: StatusProcessed,
-			Result: result, Trigger: c.PendingTrigger, Actor: c.PendingActor}).Error
-	})
-	if err != nil {
-		var perm *PermanentError
-		if errors.Is(err, ErrLostClaim) || errors.As(err, &perm) {
-			// A permanent failure is recorded as the operator's explanation, without internal prefixes.
-			return "", err
-		}
-		return "", fmt.Errorf("store: complete event %d: %w", c.ID, err)
-	}
-	return result, nil
+	done := s.CompleteEvents([]Completion{{Claim: c, Run: r}})
+	return done[0].Result, done[0].Err
 }
 
 // ErrNoOrderReference is a permanent failure: a payment event names no order and no payment.
 var ErrNoOrderReference = errors.New("the event names no order reference and no payment id, so no order can be updated; check the endpoint's field settings, then replay")
 
-// applyToOrder runs the state machine for one event inside tx and says what happened.
-func (s *Store) applyToOrder(tx *gorm.DB, ev *Event, cumulative bool, now time.Time) (string, error) {
+// applyToOrder runs the state machine for one event inside tx and says what happened, with the
+// transition it caused (nil when the order's status stays), which the caller stores. orders holds
+// the orders the transaction has read and written so far. A permanent error comes before anything is
+// written, so that CompleteEvents can leave that one event as it was and commit the others.
+func applyToOrder(tx *gorm.DB, orders *txOrders, ev *Event, cumulative bool, now time.Time) (string, *OrderTransition, error) {
 	if !AffectsOrders(ev.Canonical) {
 		if ev.Canonical == webhooks.CustomerUpdated {
-			return "customer event recorded; orders are not affected", nil
+			return "customer event recorded; orders are not affected", nil, nil
 		}
-		return fmt.Sprintf("event type %q does not affect orders; recorded only", ev.Type), nil
+		return fmt.Sprintf("event type %q does not affect orders; recorded only", ev.Type), nil, nil
 	}
 	if ev.Applied {
-		return "no change: this event was already applied to its order", nil
+		return "no change: this event was already applied to its order", nil, nil
 	}
-	o, err := s.findOrCreateOrder(tx, ev, now)
-	if err != nil {
-		return "", err
+	if ev.OrderRef == "" && ev.PaymentID == "" {
+		return "", nil, Permanent(ErrNoOrderReference)
+	}
+	effect := Effect{Canonical: ev.Canonical, Amount: ev.Amount, HasAmount: ev.HasAmount,
+		Currency: ev.Currency, PaymentID: ev.PaymentID, Cumulative: cumulative}
+	// The event's order: by payment id when it names no reference, else (or when no order has that
+	// payment id) by reference, which is then the payment id.
+	ref := ev.OrderRef
+	var o *Order
+	if ref == "" {
+		ref = ev.PaymentID
+		o = orders.byPaymentID(ev.MerchantID, ev.PaymentID)
+	}
+	if o == nil {
+		o = orders.byReference(ev.MerchantID, ref)
+	}
+	if o == nil {
+		// A new order is inserted in the state the event gives it, in one statement. Should another
+		// instance have inserted it since the orders were loaded, the insert does nothing and the
+		// event is applied to that order like to any other.
+		next, why := Apply(OrderState{}, effect)
+		o = &Order{MerchantID: ev.MerchantID, Reference: ref, CreatedAt: now, UpdatedAt: now, Provider: ev.Provider}
+		o.setState(next)
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(o).Error; err != nil {
+			return "", nil, err
+		}
+		if o.ID != 0 {
+			orders.add(o)
+			var tr *OrderTransition
+			if next.Status != "" {
+				tr = &OrderTransition{OrderID: o.ID, To: next.Status, EventID: ev.ID, Reason: why, At: now}
+			}
+			ev.Applied = true
+			return fmt.Sprintf("order %s: %s", o.Reference, why), tr, nil
+		}
+		o = &Order{}
+		if err := lockRow(tx).Where("merchant_id = ? AND reference = ?", ev.MerchantID, ref).Take(o).Error; err != nil {
+			return "", nil, err
+		}
+		orders.add(o)
 	}
 	before := o.State()
 	if before.Status == "" {
 		before.Exists = false
 	}
-	next, why := Apply(before, Effect{Canonical: ev.Canonical, Amount: ev.Amount, HasAmount: ev.HasAmount,
-		Currency: ev.Currency, PaymentID: ev.PaymentID, Cumulative: cumulative})
+	next, why := Apply(before, effect)
 	from := o.Status
 	o.setState(next)
 	o.UpdatedAt = now
 	if o.Provider == "" {
 		o.Provider = ev.Provider
 	}
-	if err := tx.Save(o).Error; err != nil {
-		return "", err
+	// Written out rather than Save: it costs a fraction (this runs once per event), and Save would
+	// stamp updated_at with the wall clock instead of the store's.
+	err := tx.Exec(`UPDATE orders SET status = ?, paid = ?, amount = ?, has_amount = ?, currency = ?, refunded_amount = ?,
+		full_refund = ?, payment_id = ?, provider = ?, updated_at = ? WHERE id = ?`,
+		o.Status, o.Paid, o.Amount, o.HasAmount, o.Currency, o.RefundedAmount, o.FullRefund, o.PaymentID, o.Provider, o.UpdatedAt, o.ID).Error
+	if err != nil {
+		return "", nil, err
 	}
+	orders.add(o)
+	var tr *OrderTransition
 	if next.Status != from {
-		if err := tx.Create(&OrderTransition{OrderID: o.ID, From: from, To: next.Status, EventID: ev.ID, Reason: why, At: now}).Error; err != nil {
-			return "", err
-		}
+		tr = &OrderTransition{OrderID: o.ID, From: from, To: next.Status, EventID: ev.ID, Reason: why, At: now}
 	}
 	ev.Applied = true
-	return fmt.Sprintf("order %s: %s", o.Reference, why), nil
-}
-
-// findOrCreateOrder resolves the event's order: by reference, else by payment id, else a new order
-// keyed by the reference (or the payment id when the event has no reference). The order row stays
-// locked until tx ends (on PostgreSQL), so two instances applying events to one order take turns
-// instead of each writing back its own update.
-func (s *Store) findOrCreateOrder(tx *gorm.DB, ev *Event, now time.Time) (*Order, error) {
-	var o Order
-	if ev.OrderRef == "" && ev.PaymentID != "" {
-		err := lockRow(tx).Where("merchant_id = ? AND payment_id = ?", ev.MerchantID, ev.PaymentID).Order("id").Take(&o).Error
-		if err == nil {
-			return &o, nil
-		}
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, err
-		}
-	}
-	ref := ev.OrderRef
-	if ref == "" {
-		ref = ev.PaymentID
-	}
-	if ref == "" {
-		return nil, Permanent(ErrNoOrderReference)
-	}
-	o = Order{MerchantID: ev.MerchantID, Reference: ref, CreatedAt: now, UpdatedAt: now, Provider: ev.Provider}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&o).Error; err != nil {
-		return nil, err
-	}
-	if err := lockRow(tx).Where("merchant_id = ? AND reference = ?", ev.MerchantID, ref).Take(&o).Error; err != nil {
-		return nil, err
-	}
-	return &o, nil
+	return fmt.Sprintf("order %s: %s", o.Reference, why), tr, nil
 }
 
 // PermanentError is a processing failure that retrying cannot fix; the event waits for a replay.

@@ -101,19 +101,28 @@ func paymentBody(id, order string) string {
 // bbRun normalises a claim the way the worker does.
 func bbRun(t testing.TB, s *Store, c *Claim) RunResult {
 	t.Helper()
-	src, err := s.EventSource(c.ID)
+	r, err := normaliseClaim(s, c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// normaliseClaim is bbRun for goroutines other than the test's.
+func normaliseClaim(s *Store, c *Claim) (RunResult, error) {
+	src, err := s.EventSource(c.ID)
+	if err != nil {
+		return RunResult{}, err
 	}
 	p, err := webhooks.New(c.Provider, webhooks.Settings{})
 	if err != nil {
-		t.Fatal(err)
+		return RunResult{}, err
 	}
 	n, err := p.Normalise(src.Headers, src.Body)
 	if err != nil {
-		t.Fatal(err)
+		return RunResult{}, err
 	}
-	return RunResult{Normalised: n}
+	return RunResult{Normalised: n}, nil
 }
 
 func bbEvent(t testing.TB, s *Store, id uint) *Event {

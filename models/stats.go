@@ -10,18 +10,21 @@ import (
 // that their counts stay index range scans with millions of deliveries.
 func (s *Store) migrateStatsIndexes() error {
 	for _, stmt := range []string{
-		// The first, partial hour of a window (see windowCounts): a covering range scan over one
-		// merchant's deliveries of that hour.
+		// Window counts for the partial first hour, and the time filters: a covering range scan.
 		`CREATE INDEX IF NOT EXISTS idx_deliveries_merchant_received ON deliveries(merchant_id, received_at, outcome, endpoint_id)`,
-		// Latest rejected deliveries, newest first.
-		`CREATE INDEX IF NOT EXISTS idx_deliveries_merchant_outcome ON deliveries(merchant_id, outcome, received_at)`,
+		// A merchant's deliveries of one outcome newest first (the rowid ends the index): the latest
+		// rejections, and the deliveries list filtered by outcome. It replaces two older indexes,
+		// dropped below: every index is written by every delivery the ingest writer stores.
+		`CREATE INDEX IF NOT EXISTS idx_deliveries_merchant_outcome_id ON deliveries(merchant_id, outcome)`,
+		`DROP INDEX IF EXISTS idx_deliveries_merchant_outcome`,
+		`DROP INDEX IF EXISTS idx_deliveries_outcome`,
+		// Each endpoint's last delivery is its largest id under the endpoint_id index.
+		`DROP INDEX IF EXISTS idx_deliveries_endpoint_received`,
 		// Failed and dead events in a window, the backlog counts, and bulk replay selection.
 		`CREATE INDEX IF NOT EXISTS idx_events_merchant_status ON events(merchant_id, status, received_at)`,
-		// Each endpoint's last delivery.
-		`CREATE INDEX IF NOT EXISTS idx_deliveries_endpoint_received ON deliveries(endpoint_id, received_at)`,
 	} {
 		if err := s.DB.Exec(stmt).Error; err != nil {
-			return fmt.Errorf("store: create stats index: %w", err)
+			return fmt.Errorf("store: stats index: %w", err)
 		}
 	}
 	return nil
@@ -177,7 +180,7 @@ func (s *Store) EndpointsHealth(merchantID uint, since time.Time) ([]EndpointHea
 		index[e.ID] = i
 		// One indexed lookup per endpoint: a merchant has a handful of endpoints, not thousands.
 		var last struct{ ReceivedAt time.Time }
-		res := s.DB.Raw(`SELECT received_at FROM deliveries WHERE endpoint_id = ? ORDER BY received_at DESC LIMIT 1`, e.ID).Scan(&last)
+		res := s.DB.Raw(`SELECT received_at FROM deliveries WHERE id = (SELECT MAX(id) FROM deliveries WHERE endpoint_id = ?)`, e.ID).Scan(&last)
 		if res.Error != nil {
 			return nil, fmt.Errorf("store: last delivery of endpoint %d: %w", e.ID, res.Error)
 		}
@@ -212,10 +215,12 @@ type Failure struct {
 func (s *Store) LatestFailures(merchantID uint, n int) ([]Failure, error) {
 	var ds []Delivery
 	err := s.DB.Select("id", "received_at", "endpoint_id", "event_type", "reason").
-		Where("merchant_id = ? AND outcome = ?", merchantID, OutcomeRejected).Order("received_at DESC").Limit(n).Find(&ds).Error
+		Where("merchant_id = ? AND outcome = ?", merchantID, OutcomeRejected).Order("id DESC").Limit(n).Find(&ds).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: latest rejected deliveries: %w", err)
 	}
+	// The newest ids are the latest arrivals; their times order them for the merge with events below.
+	slices.SortStableFunc(ds, func(a, b Delivery) int { return b.ReceivedAt.Compare(a.ReceivedAt) })
 	// One query per status, so each reads its index range newest first and stops after n rows.
 	var evs []Event
 	for _, st := range []Status{StatusFailed, StatusDead} {

@@ -1,20 +1,25 @@
-// Package worker processes stored events into order status in the background: it claims due events,
-// normalises their raw body again, runs the order state machine, and retries failures with backoff.
+// Package worker processes stored events into order status in the background: it claims due events
+// in batches, normalises their raw body again, runs the order state machine, and retries failures
+// with backoff.
 package worker
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hooklog/config"
 	"hooklog/models"
+	"hooklog/webhooks"
 )
 
-// Worker is a pool of processors fed by one claiming loop.
+// Worker processes events in batches: one loop claims due events and runs each batch's events in
+// parallel, and a second loop commits each batch in one transaction while the next one runs.
 type Worker struct {
 	store *models.Store
 	cfg   config.Worker
@@ -52,24 +57,16 @@ func (w *Worker) Running() bool {
 func (w *Worker) Run(ctx context.Context) {
 	w.setRunning(true)
 	defer w.setRunning(false)
-	jobs := make(chan models.Claim)
+	ran := make(chan []run)
 	var wg sync.WaitGroup
-	for range w.cfg.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range jobs {
-				w.processOne(&c)
-			}
-		}()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		w.jobLoop(ctx)
-	}()
-	w.claimLoop(ctx, jobs)
-	close(jobs)
+	wg.Go(func() {
+		for runs := range ran {
+			w.finish(runs)
+		}
+	})
+	wg.Go(func() { w.jobLoop(ctx) })
+	w.claimLoop(ctx, ran)
+	close(ran)
 	wg.Wait()
 }
 
@@ -79,9 +76,18 @@ func (w *Worker) setRunning(v bool) {
 	w.mu.Unlock()
 }
 
-// claimLoop claims due events and hands them out; claimed events are always handed out, even when
-// ctx ends meanwhile, so a claim is never abandoned by a graceful stop.
-func (w *Worker) claimLoop(ctx context.Context, jobs chan<- models.Claim) {
+// batch is how many events a claim takes; 0 in the config means the default.
+func (w *Worker) batch() int {
+	if w.cfg.Batch > 0 {
+		return w.cfg.Batch
+	}
+	return config.Default().Worker.Batch
+}
+
+// claimLoop claims due events a batch at a time, runs them, and hands them on to be committed.
+// Claimed events are always run and handed on, even when ctx ends meanwhile, so a claim is never
+// abandoned by a graceful stop.
+func (w *Worker) claimLoop(ctx context.Context, ran chan<- []run) {
 	poll := w.cfg.PollInterval.Duration
 	if poll <= 0 {
 		poll = time.Second
@@ -96,31 +102,139 @@ func (w *Worker) claimLoop(ctx context.Context, jobs chan<- models.Claim) {
 		case <-timer.C:
 		}
 		for ctx.Err() == nil {
-			claims, err := w.store.ClaimEvents(w.cfg.Concurrency*2, w.cfg.Lease.Duration)
+			claims, err := w.store.ClaimEvents(w.batch(), w.cfg.Lease.Duration)
 			if err != nil {
 				w.log.Error("worker: claim events", "err", err)
 				break
 			}
-			for _, c := range claims {
-				jobs <- c
-			}
 			if len(claims) == 0 {
 				break
 			}
+			ran <- w.runBatch(claims)
 		}
 		timer.Reset(poll)
 	}
 }
 
-// processOne runs one claimed event to processed, failed or dead.
-func (w *Worker) processOne(c *models.Claim) {
-	res, err := w.run(c)
-	if err == nil {
-		_, err = w.store.CompleteEvent(c, res)
+// run is one claimed event's run, waiting to be committed or recorded as failed.
+type run struct {
+	claim  models.Claim
+	result models.RunResult
+	err    error
+}
+
+// processBatch runs claimed events and commits them, as the pool does.
+func (w *Worker) processBatch(claims []models.Claim) {
+	w.finish(w.runBatch(claims))
+}
+
+// runBatch runs claimed events, cfg.Concurrency at a time. What runs share is read once: each
+// endpoint for the batch, and the first deliveries of sourceChunk events per query. Reading the
+// sources a chunk at a time bounds the bodies held at once (a body may be a megabyte); each body is
+// dropped as soon as its run has normalised it.
+func (w *Worker) runBatch(claims []models.Claim) []run {
+	runs := make([]run, len(claims))
+	endpoints := map[uint]endpointRun{}
+	for i, c := range claims {
+		runs[i].claim = c
+		if _, ok := endpoints[c.EndpointID]; !ok {
+			endpoints[c.EndpointID] = w.endpoint(c.EndpointID)
+		}
 	}
-	if err == nil {
-		return
+	workers := max(w.cfg.Concurrency, 1)
+	for start := 0; start < len(runs); start += sourceChunk {
+		chunk := runs[start:min(start+sourceChunk, len(runs))]
+		ids := make([]uint, len(chunk))
+		for i := range chunk {
+			ids[i] = chunk[i].claim.ID
+		}
+		srcs, srcErr := w.store.EventSources(ids)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(workers, len(chunk)) {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < len(chunk); i = int(next.Add(1) - 1) {
+					r := &chunk[i]
+					if r.err = srcErr; r.err == nil {
+						src := srcs[r.claim.ID]
+						r.result, r.err = w.run(&r.claim, endpoints[r.claim.EndpointID], src)
+						if src != nil {
+							src.Body = nil
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
 	}
+	return runs
+}
+
+// sourceChunk is how many events' first deliveries one query reads.
+const sourceChunk = 8
+
+// endpointRun is what the runs of one endpoint's events share: its profile as now configured.
+type endpointRun struct {
+	profile    webhooks.Profile
+	cumulative bool
+	err        error
+}
+
+func (w *Worker) endpoint(id uint) endpointRun {
+	ep, err := w.store.EndpointByID(id)
+	if err != nil {
+		return endpointRun{err: err}
+	}
+	profile, err := ep.Profile()
+	if err != nil {
+		return endpointRun{err: models.Permanent(err)}
+	}
+	// Stripe's refund amounts are running totals.
+	return endpointRun{profile: profile, cumulative: ep.Provider == "stripe"}
+}
+
+// run normalises the event's first delivery with the endpoint's current settings.
+func (w *Worker) run(c *models.Claim, ep endpointRun, src *models.Delivery) (models.RunResult, error) {
+	if ep.err != nil {
+		return models.RunResult{}, ep.err
+	}
+	if src == nil {
+		return models.RunResult{}, fmt.Errorf("worker: first delivery of event %d: %w", c.ID, models.ErrNotFound)
+	}
+	n, err := ep.profile.Normalise(src.Headers, src.Body)
+	if err != nil {
+		return models.RunResult{}, models.Permanent(err)
+	}
+	if w.beforeApply != nil {
+		if err := w.beforeApply(c); err != nil {
+			return models.RunResult{}, err
+		}
+	}
+	return models.RunResult{Normalised: n, Cumulative: ep.cumulative}, nil
+}
+
+// finish commits a batch's successful runs together, then records each failure on its own.
+func (w *Worker) finish(runs []run) {
+	items := make([]models.Completion, 0, len(runs))
+	at := make([]int, 0, len(runs))
+	for i := range runs {
+		if runs[i].err == nil {
+			items = append(items, models.Completion{Claim: &runs[i].claim, Run: runs[i].result})
+			at = append(at, i)
+		}
+	}
+	for j, done := range w.store.CompleteEvents(items) {
+		runs[at[j]].err = done.Err
+	}
+	for i := range runs {
+		if runs[i].err != nil {
+			w.fail(&runs[i].claim, runs[i].err)
+		}
+	}
+}
+
+// fail records a failed run: a retry after a backoff, or dead, or (permanent) failed until a replay.
+func (w *Worker) fail(c *models.Claim, err error) {
 	if errors.Is(err, models.ErrLostClaim) {
 		w.log.Warn("worker: event taken over by another worker", "event", c.ID)
 		return
@@ -132,32 +246,6 @@ func (w *Worker) processOne(c *models.Claim) {
 		return
 	}
 	w.log.Warn("worker: event failed", "event", c.ID, "status", status, "attempt", c.Attempts, "err", err)
-}
-
-// run normalises the event's first delivery with the endpoint's current settings.
-func (w *Worker) run(c *models.Claim) (models.RunResult, error) {
-	ep, err := w.store.EndpointByID(c.EndpointID)
-	if err != nil {
-		return models.RunResult{}, err
-	}
-	profile, err := ep.Profile()
-	if err != nil {
-		return models.RunResult{}, models.Permanent(err)
-	}
-	src, err := w.store.EventSource(c.ID)
-	if err != nil {
-		return models.RunResult{}, err
-	}
-	n, err := profile.Normalise(src.Headers, src.Body)
-	if err != nil {
-		return models.RunResult{}, models.Permanent(err)
-	}
-	if w.beforeApply != nil {
-		if err := w.beforeApply(c); err != nil {
-			return models.RunResult{}, err
-		}
-	}
-	return models.RunResult{Normalised: n, Cumulative: ep.Provider == "stripe"}, nil
 }
 
 // Backoff is the wait before retry number attempt: exponential from base, capped at max, with jitter

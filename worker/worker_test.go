@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"hooklog/config"
 	"hooklog/models"
+	"hooklog/testapp/testdb"
 	"hooklog/webhooks"
 )
 
@@ -40,7 +40,8 @@ func (c *clock) Set(t time.Time) {
 
 func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
-// fixture is a store with one merchant's generic endpoint.
+// fixture is a store (on PostgreSQL when HOOKLOG_TEST_POSTGRES is set) with one merchant's generic
+// endpoint.
 type fixture struct {
 	store *models.Store
 	clock *clock
@@ -49,7 +50,7 @@ type fixture struct {
 	n     int
 }
 
-func newFixture(t *testing.T, realClock bool) *fixture {
+func newFixture(t testing.TB, realClock bool) *fixture {
 	t.Helper()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -60,7 +61,7 @@ func newFixture(t *testing.T, realClock bool) *fixture {
 	if realClock {
 		now = nil
 	}
-	s, err := models.Open(models.Options{DSN: filepath.Join(t.TempDir(), "hooklog.db"), Key: key, Now: now})
+	s, err := models.Open(models.Options{DSN: testdb.DSN(t, "hooklog.db"), MaxConns: 8, Key: key, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func newFixture(t *testing.T, realClock bool) *fixture {
 }
 
 // ingest stores a verified delivery and its pending event, as the ingest handler does.
-func (f *fixture) ingest(t *testing.T, body string) uint {
+func (f *fixture) ingest(t testing.TB, body string) uint {
 	t.Helper()
 	p, _ := f.ep.Profile()
 	now := f.store.Now()
@@ -102,7 +103,7 @@ func (f *fixture) ingest(t *testing.T, body string) uint {
 }
 
 // payment ingests a payment of 20.00 USD for order ref.
-func (f *fixture) payment(t *testing.T, ref string) uint {
+func (f *fixture) payment(t testing.TB, ref string) uint {
 	t.Helper()
 	f.n++
 	return f.ingest(t, fmt.Sprintf(`{"id":"evt_%d_%s","event":"payment.completed","data":{"orderId":%q,"amount":"20.00","currency":"USD"}}`, f.n, ref, ref))
@@ -140,16 +141,14 @@ func (f *fixture) history(t *testing.T, ref string) (models.OrderStatus, []model
 	return o.Status, h
 }
 
-// runDue claims the events due now and processes them one by one, as the pool would.
+// runDue claims the events due now and processes them as one batch, as the pool would.
 func runDue(t *testing.T, w *Worker) int {
 	t.Helper()
 	claims, err := w.store.ClaimEvents(10, w.cfg.Lease.Duration)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range claims {
-		w.processOne(&claims[i])
-	}
+	w.processBatch(claims)
 	return len(claims)
 }
 
@@ -473,7 +472,7 @@ func TestLostClaimDoesNotDoubleApply(t *testing.T) {
 		}
 		return nil
 	}
-	w.processOne(&slow[0])
+	w.processBatch(slow)
 
 	ev := f.event(t, id)
 	as := f.attempts(t, id)
