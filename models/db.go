@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,8 +30,10 @@ type Store struct {
 	DB  *gorm.DB
 	box *Box
 	now func() time.Time
-	// writeMu makes the busy writers take turns on SQLite; see writeTx.
-	writeMu sync.Mutex
+	// writeMu makes the busy writers take turns on SQLite; see writeTx. ingestWaiting counts the
+	// webhooks queued for the ingest writer or in its current batch; see lockWrites.
+	writeMu       sync.Mutex
+	ingestWaiting atomic.Int64
 	// stopCheckpoints and checkpointsDone run the SQLite checkpointer; see startCheckpointer.
 	stopCheckpoints, checkpointsDone chan struct{}
 	// ingestCache keeps endpoints and their opened secrets for the ingest path; see IngestTarget.

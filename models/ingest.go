@@ -69,6 +69,8 @@ func (ing *Ingester) Store(ctx context.Context, in *Incoming) (Stored, error) {
 		return Stored{}, fmt.Errorf("store: ingest: %w", err)
 	}
 	j := &ingestJob{in: in, done: make(chan struct{})}
+	ing.store.ingestWaiting.Add(1)
+	defer ing.store.ingestWaiting.Add(-1)
 	ing.mu.RLock()
 	if ing.closed {
 		ing.mu.RUnlock()

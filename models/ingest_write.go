@@ -150,7 +150,7 @@ func (s *Store) writeIngest(st *ingestStatements, batch []*ingestJob) error {
 	if err != nil {
 		return err
 	}
-	defer s.lockWrites()()
+	defer s.lockIngestWrites()()
 	ctx := context.Background()
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {

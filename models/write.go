@@ -1,6 +1,10 @@
 package models
 
-import "gorm.io/gorm"
+import (
+	"time"
+
+	"gorm.io/gorm"
+)
 
 // writeTx runs fn in a write transaction. On SQLite only one writer can hold the database at a time,
 // and a writer that finds it taken waits in SQLite's busy handler, which sleeps in steps of up to
@@ -12,8 +16,26 @@ func (s *Store) writeTx(fn func(tx *gorm.DB) error) error {
 	return s.DB.Transaction(fn)
 }
 
-// lockWrites takes the writers' turn on SQLite and returns the function that gives it back.
+// maxWriteDeferral is the longest a background writer lets waiting webhooks go first.
+const maxWriteDeferral = 50 * time.Millisecond
+
+// lockWrites takes the writers' turn on SQLite and returns the function that gives it back. The
+// background writers (workers, replay jobs) let the ingest writer go first while webhooks wait to be
+// stored, for up to maxWriteDeferral: in a burst the providers' acknowledgements come first, and
+// processing catches up once the burst has passed, but never stops altogether.
 func (s *Store) lockWrites() func() {
+	if s.Postgres() {
+		return func() {}
+	}
+	for deadline := time.Now().Add(maxWriteDeferral); s.ingestWaiting.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
+}
+
+// lockIngestWrites takes the writers' turn for the ingest writer, which never defers.
+func (s *Store) lockIngestWrites() func() {
 	if s.Postgres() {
 		return func() {}
 	}
