@@ -42,6 +42,35 @@ func BenchmarkServerIngest(b *testing.B) {
 	b.ReportMetric(r.P99ms, "p99-ms")
 }
 
+// BenchmarkServerLatency offers 2,000 deliveries/s to the real server in-process for each op's
+// worth of requests (one op per delivery) and reports the p50 and p99 as the bench's latency run
+// measures them, so that
+//
+//	go test -tags sqlite_fts5 -run '^$' -bench ServerLatency -benchtime 10000x ./bench
+//
+// can compare changes to the tail without building and starting hooklog serve.
+func BenchmarkServerLatency(b *testing.B) {
+	a := testapp.New(b)
+	ep := a.Endpoint("Bench shop", "stripe", secret, webhooks.Settings{})
+	u, err := url.Parse(ep.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := buildPool(poolSpec{Host: u.Host, Path: u.Path, Secret: secret, N: max(b.N, 1000), Tag: "latency000"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rate = 2000
+	b.ResetTimer()
+	r := openLoop("hooklog", []string{u.Host}, p.Reqs[:b.N], 32, rate, time.Duration(b.N)*time.Second/rate)
+	b.StopTimer()
+	if r.Errors() > 0 {
+		b.Fatalf("%d errors, statuses %v, first %q", r.Errors(), r.Statuses, r.FirstErr)
+	}
+	b.ReportMetric(r.P50ms, "p50-ms")
+	b.ReportMetric(r.P99ms, "p99-ms")
+}
+
 // BenchmarkIngester stores deliveries through models.Ingester alone, from 32 goroutines, without
 // HTTP or workers: the group commit and its inserts (delivery, event, search row).
 func BenchmarkIngester(b *testing.B) {

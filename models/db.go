@@ -34,6 +34,7 @@ type Store struct {
 	// webhooks queued for the ingest writer or in its current batch; see lockWrites.
 	writeMu       sync.Mutex
 	ingestWaiting atomic.Int64
+	lastIngest    atomic.Int64 // wall clock of the last webhook queued, in Unix nanoseconds
 	// stopCheckpoints and checkpointsDone run the SQLite checkpointer; see startCheckpointer.
 	stopCheckpoints, checkpointsDone chan struct{}
 	// ingestCache keeps endpoints and their opened secrets for the ingest path; see IngestTarget.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Incoming is one received request ready to be stored: its delivery, and for a verified request its
@@ -70,6 +71,7 @@ func (ing *Ingester) Store(ctx context.Context, in *Incoming) (Stored, error) {
 	}
 	j := &ingestJob{in: in, done: make(chan struct{})}
 	ing.store.ingestWaiting.Add(1)
+	ing.store.lastIngest.Store(time.Now().UnixNano())
 	defer ing.store.ingestWaiting.Add(-1)
 	ing.mu.RLock()
 	if ing.closed {

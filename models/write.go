@@ -34,6 +34,11 @@ func (s *Store) lockWrites() func() {
 	return s.writeMu.Unlock
 }
 
+// IngestBusy reports whether webhooks are being stored, or were within the last second.
+func (s *Store) IngestBusy() bool {
+	return s.ingestWaiting.Load() > 0 || time.Since(time.Unix(0, s.lastIngest.Load())) < time.Second
+}
+
 // lockIngestWrites takes the writers' turn for the ingest writer, which never defers.
 func (s *Store) lockIngestWrites() func() {
 	if s.Postgres() {

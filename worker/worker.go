@@ -76,13 +76,24 @@ func (w *Worker) setRunning(v bool) {
 	w.mu.Unlock()
 }
 
-// batch is how many events a claim takes; 0 in the config means the default.
+// batch is how many events a claim takes; 0 in the config means the default. While webhooks are
+// arriving it takes at most busyBatch: a batch holds SQLite's single writer for its whole commit,
+// and the webhooks waiting behind it wait that long for their acknowledgement.
 func (w *Worker) batch() int {
-	if w.cfg.Batch > 0 {
-		return w.cfg.Batch
+	n := w.cfg.Batch
+	if n <= 0 {
+		n = config.Default().Worker.Batch
 	}
-	return config.Default().Worker.Batch
+	if w.store.IngestBusy() {
+		n = min(n, busyBatch)
+	}
+	return n
 }
+
+// busyBatch is the largest batch claimed while webhooks are being stored. Measured with
+// BenchmarkServerLatency (2,000 deliveries/s in-process): batches of 16 instead of 64 halved the
+// median acknowledgement time and cut the p99 by a third.
+const busyBatch = 16
 
 // claimLoop claims due events a batch at a time, runs them, and hands them on to be committed.
 // Claimed events are always run and handed on, even when ctx ends meanwhile, so a claim is never
