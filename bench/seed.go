@@ -415,8 +415,8 @@ func (w *seedWriter) write(c *seedChunkData) (err error) {
 		s, err = tx.Prepare(q)
 		return s
 	}
-	insDelivery := prep(`INSERT INTO deliveries(id, merchant_id, endpoint_id, received_at, remote_addr, headers, body, body_size,
-		outcome, reason, status_code, event_id, event_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	insDelivery := prep(`INSERT INTO deliveries(id, merchant_id, endpoint_id, received_at, remote_addr, headers, body, body_codec,
+		body_size, outcome, reason, status_code, event_id, event_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	insSearch := prep(`INSERT INTO delivery_search(rowid, body, headers) VALUES (?, ?, ?)`)
 	insEvent := prep(`INSERT INTO events(id, merchant_id, endpoint_id, external_id, provider, type, canonical, order_ref, payment_id,
 		amount, has_amount, currency, customer_email, customer_phone, status, attempts, next_attempt_at, claim_token, last_error,
@@ -439,8 +439,10 @@ func (w *seedWriter) write(c *seedChunkData) (err error) {
 			eventID = eventBase + int64(row.event) + 1
 			endpointOf[row.event] = row.endpoint
 		}
-		if _, err = insDelivery.Exec(w.nextDelivery, w.merchantID, row.endpoint, row.at, row.remote, row.headers, row.body, len(row.body),
-			row.outcome, row.reason, row.status, eventID, row.eventType); err != nil {
+		// Stored as the server stores it, so the seeded database's size per delivery is the server's.
+		stored, codec := models.SealBody(row.body)
+		if _, err = insDelivery.Exec(w.nextDelivery, w.merchantID, row.endpoint, row.at, row.remote, row.headers, stored, string(codec),
+			len(row.body), row.outcome, row.reason, row.status, eventID, row.eventType); err != nil {
 			return fmt.Errorf("insert delivery: %w", err)
 		}
 		body := ""
