@@ -109,13 +109,24 @@ func (s *Store) completeIn(tx *gorm.DB, items []Completion, out []CompletionResu
 			return err
 		}
 		// Written out rather than Updates with a map, which costs more than the database's own work.
-		res := tx.Exec(`UPDATE events SET status = ?, claim_token = '', next_attempt_at = NULL, last_error = '',
-			processed_at = ?, applied = ?, pending_trigger = '', pending_actor = '',
-			type = ?, canonical = ?, order_ref = ?, payment_id = ?, amount = ?, has_amount = ?, currency = ?,
-			customer_email = ?, customer_phone = ?
-			WHERE id = ? AND claim_token = ? AND status = ?`,
-			StatusProcessed, now, ev.Applied, ev.Type, ev.Canonical, ev.OrderRef, ev.PaymentID, ev.Amount, ev.HasAmount, ev.Currency,
-			ev.CustomerEmail, ev.CustomerPhone, ev.ID, c.ClaimToken, StatusProcessing)
+		// The normalised fields are written only when this run read them differently (the endpoint's
+		// settings changed): SQLite rewrites the entry of every indexed column an UPDATE names, and
+		// the order_ref and payment_id indexes are keyed at random, so each costs a page.
+		var res *gorm.DB
+		if ev.Normalised() == c.Event.Normalised() {
+			res = tx.Exec(`UPDATE events SET status = ?, claim_token = '', next_attempt_at = NULL, last_error = '',
+				processed_at = ?, applied = ?, pending_trigger = '', pending_actor = ''
+				WHERE id = ? AND claim_token = ? AND status = ?`,
+				StatusProcessed, now, ev.Applied, ev.ID, c.ClaimToken, StatusProcessing)
+		} else {
+			res = tx.Exec(`UPDATE events SET status = ?, claim_token = '', next_attempt_at = NULL, last_error = '',
+				processed_at = ?, applied = ?, pending_trigger = '', pending_actor = '',
+				type = ?, canonical = ?, order_ref = ?, payment_id = ?, amount = ?, has_amount = ?, currency = ?,
+				customer_email = ?, customer_phone = ?
+				WHERE id = ? AND claim_token = ? AND status = ?`,
+				StatusProcessed, now, ev.Applied, ev.Type, ev.Canonical, ev.OrderRef, ev.PaymentID, ev.Amount, ev.HasAmount, ev.Currency,
+				ev.CustomerEmail, ev.CustomerPhone, ev.ID, c.ClaimToken, StatusProcessing)
+		}
 		if res.Error != nil {
 			return res.Error
 		}
