@@ -14,8 +14,10 @@ import (
 
 // The ingest writer runs hand-written statements, prepared once, instead of GORM's Create: it is the
 // single writer every webhook waits for, and building each INSERT by reflection and preparing it
-// again cost more than SQLite's own work on the row. The columns below are the Delivery and Event
-// models' columns; TestIngestWriterColumns checks that a row written here reads back equal.
+// again cost more than SQLite's own work on the row. On PostgreSQL, where every statement is a
+// round trip, it sends a whole batch in a few statements instead (ingest_postgres.go). The columns
+// below are the Delivery and Event models' columns; TestIngestWriterMatchesGORM checks that a row
+// written here reads back equal.
 
 const insertEventSQL = `INSERT INTO events (merchant_id, endpoint_id, external_id, provider, type, canonical,
 	order_ref, payment_id, amount, has_amount, currency, customer_email, customer_phone, status, attempts,
@@ -87,24 +89,23 @@ type ingestStatements struct {
 }
 
 func (st *ingestStatements) prepare(s *Store) error {
+	if s.Postgres() {
+		return nil // writeIngestPostgres sends its own statements, which pgx prepares on each connection
+	}
 	st.once.Do(func() {
 		db, err := s.DB.DB()
 		if err != nil {
 			st.err = err
 			return
 		}
-		insertDelivery := insertDeliverySQL
-		if s.Postgres() {
-			insertDelivery += " RETURNING id"
-		}
 		for _, p := range []struct {
 			dst **sql.Stmt
 			sql string
 		}{
 			{&st.insertEvent, insertEventSQL}, {&st.firstEvent, firstEventSQL},
-			{&st.countDup, countDuplicateSQL}, {&st.ins, insertDelivery},
+			{&st.countDup, countDuplicateSQL}, {&st.ins, insertDeliverySQL},
 		} {
-			if *p.dst, st.err = db.Prepare(s.rebind(p.sql)); st.err != nil {
+			if *p.dst, st.err = db.Prepare(p.sql); st.err != nil {
 				st.err = fmt.Errorf("prepare ingest statement: %w", st.err)
 				return
 			}
@@ -120,24 +121,6 @@ func (st *ingestStatements) close() {
 			stmt.Close()
 		}
 	}
-}
-
-// rebind turns the ? placeholders of a statement into PostgreSQL's $1, $2, ...
-func (s *Store) rebind(q string) string {
-	if !s.Postgres() {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // writeIngest stores a batch of incoming requests in one write transaction: each event (or, for a
@@ -164,6 +147,9 @@ func (s *Store) writeIngest(st *ingestStatements, batch []*ingestJob) error {
 }
 
 func (s *Store) writeIngestTx(ctx context.Context, tx *sql.Tx, st *ingestStatements, batch []*ingestJob) error {
+	if s.Postgres() {
+		return s.writeIngestPostgres(ctx, tx, batch)
+	}
 	insertEvent, firstEvent := tx.StmtContext(ctx, st.insertEvent), tx.StmtContext(ctx, st.firstEvent)
 	countDup, insertDelivery := tx.StmtContext(ctx, st.countDup), tx.StmtContext(ctx, st.ins)
 	stored := make([]*Delivery, len(batch))
@@ -201,21 +187,15 @@ func (s *Store) writeIngestTx(ctx context.Context, tx *sql.Tx, st *ingestStateme
 		}
 		args := []any{d.MerchantID, d.EndpointID, d.ReceivedAt, d.RemoteAddr, in.row.headers, in.row.body, string(in.row.codec), d.BodySize,
 			string(d.Outcome), d.Reason, d.StatusCode, d.EventID, d.EventType}
-		if s.Postgres() {
-			if err := insertDelivery.QueryRowContext(ctx, args...).Scan(&d.ID); err != nil {
-				return err
-			}
-		} else {
-			res, err := insertDelivery.ExecContext(ctx, args...)
-			if err != nil {
-				return err
-			}
-			id, err := res.LastInsertId()
-			if err != nil {
-				return err
-			}
-			d.ID = uint(id)
+		res, err := insertDelivery.ExecContext(ctx, args...)
+		if err != nil {
+			return err
 		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		d.ID = uint(id)
 		j.result = Stored{DeliveryID: d.ID, Outcome: d.Outcome}
 		if d.EventID != nil {
 			j.result.EventID = *d.EventID
@@ -240,15 +220,6 @@ func (s *Store) onTx(ctx context.Context, tx *sql.Tx) *gorm.DB {
 // statements as possible: FTS5 flushes its pending terms at every statement, so indexing row by row
 // would write a tiny index segment per delivery.
 func (s *Store) indexIncoming(ctx context.Context, tx *sql.Tx, batch []*ingestJob) error {
-	if s.Postgres() {
-		for _, j := range batch {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_search(delivery_id, doc) VALUES ($1, CAST($2 AS tsvector))`,
-				j.result.DeliveryID, j.in.row.searchDoc); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	const perStatement = 200 // 3 parameters a row, well under SQLite's limit
 	for len(batch) > 0 {
 		n := min(len(batch), perStatement)
