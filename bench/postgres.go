@@ -3,9 +3,10 @@ package main
 import (
 	"database/sql"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
+
+	"hooklog/testapp/testdb"
 
 	// The pgx driver behind gorm.io/driver/postgres, here through database/sql.
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -31,7 +32,7 @@ func benchDatabaseName(t time.Time) string {
 // createPostgres creates the database name on the server admin connects to and reads the server's
 // version and durability settings.
 func createPostgres(admin, name string) (*pgDatabase, error) {
-	dsn, err := withDatabase(admin, name)
+	dsn, err := testdb.WithDatabase(admin, name)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -80,29 +81,6 @@ func (p *pgDatabase) drop() error {
 		return fmt.Errorf("postgres: drop database %s: %w", p.Name, err)
 	}
 	return nil
-}
-
-// withDatabase returns dsn with its database replaced by name, for a URL (postgres://user@host/db?opts)
-// or a keyword DSN (host=... dbname=...).
-func withDatabase(dsn, name string) (string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", err
-		}
-		u.Path = "/" + name
-		return u.String(), nil
-	}
-	var kept []string
-	for _, f := range strings.Fields(dsn) {
-		if !strings.HasPrefix(f, "dbname=") {
-			kept = append(kept, f)
-		}
-	}
-	if len(kept) == 0 || !strings.Contains(dsn, "=") {
-		return "", fmt.Errorf("%q is neither a postgres:// URL nor a keyword DSN", dsn)
-	}
-	return strings.Join(append(kept, "dbname="+name), " "), nil
 }
 
 // measurePostgresStorage measures what the database at dsn costs per stored delivery: every table of

@@ -5,29 +5,6 @@ import (
 	"time"
 )
 
-func TestWithDatabase(t *testing.T) {
-	tests := []struct {
-		dsn, want string
-		wantErr   bool
-	}{
-		{"postgres://postgres@127.0.0.1:54330/postgres?sslmode=disable", "postgres://postgres@127.0.0.1:54330/hooklog_bench_x?sslmode=disable", false},
-		{"postgresql://u:p%40ss@db:5432?sslmode=require", "postgresql://u:p%40ss@db:5432/hooklog_bench_x?sslmode=require", false},
-		{"host=127.0.0.1 port=54330 user=postgres dbname=postgres sslmode=disable", "host=127.0.0.1 port=54330 user=postgres sslmode=disable dbname=hooklog_bench_x", false},
-		{"host=/tmp user=postgres", "host=/tmp user=postgres dbname=hooklog_bench_x", false},
-		{"hooklog.db", "", true},
-		{"", "", true},
-	}
-	for _, tt := range tests {
-		got, err := withDatabase(tt.dsn, "hooklog_bench_x")
-		if (err != nil) != tt.wantErr {
-			t.Errorf("withDatabase(%q): err = %v, want error %v", tt.dsn, err, tt.wantErr)
-		}
-		if got != tt.want {
-			t.Errorf("withDatabase(%q) = %q, want %q", tt.dsn, got, tt.want)
-		}
-	}
-}
-
 func TestBenchDatabaseName(t *testing.T) {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("CET", 3600))
 	if got, want := benchDatabaseName(at), "hooklog_bench_20260304_040607"; got != want {

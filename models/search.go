@@ -59,38 +59,6 @@ func searchText(d *Delivery) (body, headers string) {
 	return body, b.String()
 }
 
-// indexDeliveries adds deliveries to the search index inside tx, many rows per statement.
-func indexDeliveries(tx *gorm.DB, ds []*Delivery) error {
-	if isPostgres(tx) {
-		for _, d := range ds {
-			if err := indexDelivery(tx, d); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	const perStatement = 200 // 3 parameters a row, well under SQLite's limit
-	for len(ds) > 0 {
-		n := min(len(ds), perStatement)
-		var sql strings.Builder
-		sql.WriteString("INSERT INTO delivery_search(rowid, body, headers) VALUES ")
-		args := make([]any, 0, 3*n)
-		for i, d := range ds[:n] {
-			if i > 0 {
-				sql.WriteString(", ")
-			}
-			sql.WriteString("(?, ?, ?)")
-			body, headers := searchText(d)
-			args = append(args, d.ID, body, headers)
-		}
-		if err := tx.Exec(sql.String(), args...).Error; err != nil {
-			return err
-		}
-		ds = ds[n:]
-	}
-	return nil
-}
-
 // indexDelivery adds a delivery to the search index inside tx.
 func indexDelivery(tx *gorm.DB, d *Delivery) error {
 	body, headers := searchText(d)

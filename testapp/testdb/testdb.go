@@ -50,7 +50,7 @@ func CreatePostgres(t testing.TB) string {
 		t.Fatal(err)
 	}
 	name := "hooklog_t_" + hex.EncodeToString(b)
-	dsn, err := withDatabase(admin, name)
+	dsn, err := WithDatabase(admin, name)
 	if err != nil {
 		t.Fatalf("testdb: %s: %v", EnvPostgres, err)
 	}
@@ -80,9 +80,9 @@ func CreatePostgres(t testing.TB) string {
 	return dsn
 }
 
-// withDatabase returns the DSN dsn with its database replaced by name, for a URL
-// (postgres://user@host/db?opts) or a keyword DSN (host=... dbname=...).
-func withDatabase(dsn, name string) (string, error) {
+// WithDatabase returns the DSN dsn with its database replaced by name, for a URL
+// (postgres://user@host/db?opts) or a keyword DSN (host=... dbname=...). The bench uses it too.
+func WithDatabase(dsn, name string) (string, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
@@ -97,7 +97,7 @@ func withDatabase(dsn, name string) (string, error) {
 			kept = append(kept, f)
 		}
 	}
-	if len(kept) == 0 {
+	if len(kept) == 0 || !strings.Contains(dsn, "=") {
 		return "", fmt.Errorf("%q is neither a postgres:// URL nor a keyword DSN", dsn)
 	}
 	return strings.Join(append(kept, "dbname="+name), " "), nil
