@@ -166,12 +166,8 @@ func TestIngestBatchBadRequestFailsAlonePostgres(t *testing.T) {
 	bad := bbIncoming(s, ep, "bad")
 	bad.Delivery.RemoteAddr = "bad"
 	ins := []*Incoming{bbIncoming(s, ep, "good1"), bad, bbIncoming(s, ep, "good1"), bbIncoming(s, ep, "good2")}
-	results := storeAll(ing, ins)
-	waitQueued(t, ing, len(ins))
-	release()
 	var got []Stored
-	for i, ch := range results {
-		r := <-ch
+	for i, r := range storeHeld(t, ing, release, ins) {
 		got = append(got, r.st)
 		if i == 1 {
 			if r.err == nil {

@@ -81,6 +81,20 @@ func storeAll(ing *Ingester, ins []*Incoming) []chan storeResult {
 	return out
 }
 
+// storeHeld stores ins while the writer is held, so that they all wait for one batch, then lets the
+// batch go and returns each request's result, in order.
+func storeHeld(t *testing.T, ing *Ingester, release func(), ins []*Incoming) []storeResult {
+	t.Helper()
+	results := storeAll(ing, ins)
+	waitQueued(t, ing, len(ins))
+	release()
+	out := make([]storeResult, len(results))
+	for i, ch := range results {
+		out[i] = <-ch
+	}
+	return out
+}
+
 // TestIngesterDuplicatesInOneBatch: copies of one event committed in the same transaction make one
 // event, one accepted delivery and duplicates linked to it.
 func TestIngesterDuplicatesInOneBatch(t *testing.T) {
@@ -89,13 +103,8 @@ func TestIngesterDuplicatesInOneBatch(t *testing.T) {
 	commits := 0
 	ing, release := heldIngester(t, s, ep, 16, &commits)
 	ins := []*Incoming{bbIncoming(s, ep, "same"), bbIncoming(s, ep, "same"), bbIncoming(s, ep, "other"), bbIncoming(s, ep, "same")}
-	results := storeAll(ing, ins)
-	waitQueued(t, ing, len(ins))
-	release()
-
 	var got []Stored
-	for i, ch := range results {
-		r := <-ch
+	for i, r := range storeHeld(t, ing, release, ins) {
 		if r.err != nil {
 			t.Fatalf("request %d: %v", i, r.err)
 		}
@@ -153,11 +162,7 @@ func TestIngesterBadRequestFailsAlone(t *testing.T) {
 	bad := bbIncoming(s, ep, "bad")
 	bad.Delivery.RemoteAddr = "bad"
 	ins := []*Incoming{bbIncoming(s, ep, "good1"), bad, bbIncoming(s, ep, "good2")}
-	results := storeAll(ing, ins)
-	waitQueued(t, ing, len(ins))
-	release()
-	for i, ch := range results {
-		r := <-ch
+	for i, r := range storeHeld(t, ing, release, ins) {
 		if i == 1 {
 			if r.err == nil || !strings.HasPrefix(r.err.Error(), "store: ingest:") {
 				t.Errorf("bad request: %v, want a store error", r.err)

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -87,12 +86,7 @@ func TestRunClaimsConfiguredBatch(t *testing.T) {
 	for i := range 5 {
 		ids = append(ids, f.payment(t, fmt.Sprintf("ord_%d", i)))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		w.Run(ctx)
-		close(done)
-	}()
+	cancel, done := runPool(w)
 	<-entered
 	processing := 0
 	for _, id := range ids {

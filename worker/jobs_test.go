@@ -124,12 +124,7 @@ func TestJobsRunLoopFinishesJobsAndStops(t *testing.T) {
 	m := jobsFailedEvents(t, s, 120)
 	job, _ := s.CreateReplayJob(m.ID, "op", &models.JobFilter{}, nil)
 	w := jobsWorker(s)
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() {
-		w.Run(ctx)
-		close(stopped)
-	}()
+	cancel, stopped := runPool(w)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		got, err := s.ReplayJob(m.ID, job.ID)

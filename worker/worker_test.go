@@ -371,12 +371,7 @@ func TestRunRetriesUntilProcessed(t *testing.T) {
 	w := New(f.store, cfg, quietLog())
 	w.beforeApply, _ = failing(2)
 	id := f.payment(t, "ord_live")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		w.Run(ctx)
-		close(done)
-	}()
+	cancel, done := runPool(w)
 	waitFor(t, "the pool to start", w.Running)
 	w.Wake()
 	waitFor(t, "the event to be processed", func() bool { return f.event(t, id).Status == models.StatusProcessed })
@@ -405,12 +400,7 @@ func TestRecoversExpiredLease(t *testing.T) {
 	}
 	f.clock.Add(time.Second)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		w.Run(ctx)
-		close(done)
-	}()
+	cancel, done := runPool(w)
 	waitFor(t, "the event to be processed", func() bool { return f.event(t, id).Status == models.StatusProcessed })
 	cancel()
 	<-done
@@ -503,12 +493,7 @@ func TestRunFinishesClaimedEventsOnStop(t *testing.T) {
 	}
 	first, second := f.payment(t, "ord_stop1"), f.payment(t, "ord_stop2")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		w.Run(ctx)
-		close(done)
-	}()
+	cancel, done := runPool(w)
 	<-entered
 	waitFor(t, "both events to be claimed", func() bool {
 		return f.event(t, first).Status == models.StatusProcessing && f.event(t, second).Status == models.StatusProcessing
@@ -555,4 +540,15 @@ func TestProcessUsesCurrentSettings(t *testing.T) {
 	if ev.Status != models.StatusProcessed || ev.OrderRef != "ord_custom" || ev.Amount != 500 {
 		t.Errorf("after the fix and a replay: %+v", ev)
 	}
+}
+
+// runPool runs w in the background; cancel stops it, and done closes once Run has returned.
+func runPool(w *Worker) (cancel context.CancelFunc, done <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		w.Run(ctx)
+		close(stopped)
+	}()
+	return cancel, stopped
 }
