@@ -9,10 +9,18 @@ import (
 // the database file.
 const checkpointEvery = 250 * time.Millisecond
 
+// lockedCheckpointFrames is the WAL size (in 4 KiB frames, 32 MiB) beyond which the checkpointer
+// holds the writers back while it finishes.
+const lockedCheckpointFrames = 8192
+
 // SQLite's automatic checkpoint runs inside whichever commit crosses the WAL size threshold, and its
 // copying and fsyncs then hold up the ingest writer and every request in its batch. Connections turn
 // it off (see sqliteDriver), and this goroutine checkpoints beside the writer instead: a PASSIVE
-// checkpoint takes no lock a writer or reader needs, so commits go on while it copies.
+// checkpoint takes no lock a writer or reader needs, so commits go on while it copies. But a writer
+// appending without pause outruns it, and the WAL then never restarts: in a 5-second burst it grew to
+// 550 MB, and every page read slows as the WAL index it searches grows. So when the WAL is past
+// lockedCheckpointFrames after a pass, the checkpointer takes the writers' turn and finishes the
+// copy (most of it done by the unlocked pass), and the next commit starts the WAL from its beginning.
 func (s *Store) startCheckpointer() {
 	s.stopCheckpoints = make(chan struct{})
 	s.checkpointsDone = make(chan struct{})
@@ -27,8 +35,13 @@ func (s *Store) startCheckpointer() {
 				return
 			case <-t.C:
 			}
-			var busy, log, done int
-			if err := s.DB.Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &log, &done); err != nil {
+			log, done, err := s.checkpoint()
+			if err == nil && log > lockedCheckpointFrames {
+				unlock := s.lockIngestWrites()
+				log, done, err = s.checkpoint()
+				unlock()
+			}
+			if err != nil {
 				slog.Warn("store: checkpoint", "err", err)
 				continue
 			}
@@ -41,6 +54,13 @@ func (s *Store) startCheckpointer() {
 			}
 		}
 	}()
+}
+
+// checkpoint runs one PASSIVE checkpoint and returns the WAL's frames and how many are now copied.
+func (s *Store) checkpoint() (log, done int, err error) {
+	var busy int
+	err = s.DB.Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &log, &done)
+	return log, done, err
 }
 
 // stopCheckpointer stops the goroutine; closing the last connection checkpoints what is left.
