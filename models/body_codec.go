@@ -31,14 +31,12 @@ var (
 	bodyDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
 )
 
-// SealBody returns what the ingest writer stores for a body, and how it is stored; for tools that
-// write deliveries directly, such as the bench's seeder.
-func SealBody(body []byte) ([]byte, BodyCodec) { return sealBody(body) }
-
-// sealBody returns what to store for a body: compressed when that saves at least a tenth of it.
+// SealBody returns what to store for a body, and how it is stored: compressed when that saves at
+// least a tenth of it. The ingest writer uses it, and so do tools that write deliveries directly,
+// such as the bench's seeder.
 // Webhook JSON compresses to about half, and a delivery row of 1 KB instead of 2 KB lets SQLite fit
 // three rows on a page instead of one.
-func sealBody(body []byte) ([]byte, BodyCodec) {
+func SealBody(body []byte) ([]byte, BodyCodec) {
 	if len(body) < minCompressedBody {
 		return body, BodyRaw
 	}

@@ -103,10 +103,15 @@ func pgText(s string) string {
 // storableEvent makes an event's normalised text storable on PostgreSQL before queries use it
 // (the order it names is looked up by reference and payment id); see pgText.
 func storableEvent(db *gorm.DB, e *Event) {
-	if !isPostgres(db) {
-		return
+	if isPostgres(db) {
+		e.makePGText()
 	}
-	for _, f := range []*string{&e.ExternalID, &e.Type, &e.OrderRef, &e.PaymentID, &e.Currency, &e.CustomerEmail, &e.CustomerPhone} {
+}
+
+// makePGText makes every text field of the event storable on PostgreSQL; see pgText.
+func (e *Event) makePGText() {
+	for _, f := range []*string{&e.ExternalID, &e.Provider, &e.Type, &e.OrderRef, &e.PaymentID, &e.Currency,
+		&e.CustomerEmail, &e.CustomerPhone, &e.LastError, &e.PendingActor, &e.MarkNote, &e.MarkedBy} {
 		*f = pgText(*f)
 	}
 }

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"fmt"
 	"sync"
 	"time"
 )
@@ -15,11 +14,6 @@ const ingestCacheTTL = time.Second
 type IngestTarget struct {
 	Endpoint Endpoint
 	secrets  []openSecret
-}
-
-type openSecret struct {
-	meta      Secret // without its ciphertext
-	plaintext string
 }
 
 // ValidSecrets returns the plaintext of the secrets valid at now, newest first.
@@ -66,19 +60,11 @@ func (s *Store) IngestTarget(token string) (*IngestTarget, error) {
 	if err != nil {
 		return nil, err
 	}
-	ss, err := s.Secrets(ep.ID)
+	secrets, err := s.openValidSecrets(ep.ID)
 	if err != nil {
 		return nil, err
 	}
-	t := &IngestTarget{Endpoint: *ep, secrets: make([]openSecret, 0, len(ss))}
-	for _, sec := range ss {
-		pt, err := s.box.Open(sec.Ciphertext)
-		if err != nil {
-			return nil, fmt.Errorf("store: secret %d of endpoint %d: %w", sec.ID, ep.ID, err)
-		}
-		sec.Ciphertext = nil
-		t.secrets = append(t.secrets, openSecret{meta: sec, plaintext: string(pt)})
-	}
+	t := &IngestTarget{Endpoint: *ep, secrets: secrets}
 	c.mu.Lock()
 	if c.entries == nil || len(c.entries) >= maxIngestCacheEntries {
 		c.entries = make(map[string]ingestCacheEntry)

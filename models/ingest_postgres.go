@@ -94,11 +94,8 @@ func (s *Store) writeIngestPostgres(ctx context.Context, tx *sql.Tx, batch []*in
 	}
 	for i, e := range events {
 		e.row.ID = eventIDs[i]
-		if e.row.Canonical == "" {
-			e.row.Canonical = "unknown" // the column's default, which GORM's Create would have left to the database
-		}
 		// The batch's later copies are counted here rather than by an update of the new row.
-		e.row.DeliveryCount = max(e.row.DeliveryCount, 1) + e.copies - 1
+		e.row.DeliveryCount += e.copies - 1
 	}
 	if err := pgInsertEvents(ctx, tx, events); err != nil {
 		return err
@@ -287,12 +284,7 @@ func pgInsertDeliveries(ctx context.Context, tx *sql.Tx, rows []pgDeliveryRow) e
 		pgColumn(rows, func(r pgDeliveryRow) int64 { return int64(r.d.EndpointID) }),
 		pgColumn(rows, func(r pgDeliveryRow) time.Time { return r.d.ReceivedAt }),
 		pgColumn(rows, func(r pgDeliveryRow) string { return r.d.RemoteAddr }),
-		pgColumn(rows, func(r pgDeliveryRow) *string {
-			if h, ok := r.row.headers.(string); ok {
-				return &h
-			}
-			return nil // no headers: NULL, as GORM's json serializer stores them
-		}),
+		pgColumn(rows, func(r pgDeliveryRow) *string { return r.row.headers }),
 		pgColumn(rows, func(r pgDeliveryRow) []byte { return r.row.body }),
 		pgColumn(rows, func(r pgDeliveryRow) string { return string(r.row.codec) }),
 		pgColumn(rows, func(r pgDeliveryRow) int64 { return r.d.BodySize }),

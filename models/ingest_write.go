@@ -37,9 +37,8 @@ const insertDeliverySQL = `INSERT INTO deliveries (merchant_id, endpoint_id, rec
 // incomingRow is what the writer needs of an Incoming beyond its fields: values that take CPU to
 // compute, computed before the request joins the queue.
 type incomingRow struct {
-	prepared bool
 	// headers is the JSON of the delivery's headers, or nil for none (as GORM's json serializer).
-	headers any
+	headers *string
 	// body is the body as stored, compressed as codec says.
 	body  []byte
 	codec BodyCodec
@@ -47,36 +46,36 @@ type incomingRow struct {
 	searchBody, searchHeaders, searchDoc string
 }
 
-// prepare computes the row's derived values. PostgreSQL text cannot hold NUL or invalid UTF-8, so
-// there the event's text fields are made storable as GORM's create callback would.
+// prepare computes the row's derived values, and gives the event the defaults its columns would
+// have had from GORM's Create. PostgreSQL text cannot hold NUL or invalid UTF-8, so there the text
+// fields are made storable as GORM's create callback would.
 func (in *Incoming) prepare(postgres bool) error {
-	if in.row.prepared {
-		return nil
-	}
 	d := &in.Delivery
 	if d.Headers != nil {
 		b, err := json.Marshal(d.Headers)
 		if err != nil {
 			return fmt.Errorf("headers: %w", err)
 		}
-		in.row.headers = string(b)
+		h := string(b)
+		in.row.headers = &h
 	}
-	in.row.body, in.row.codec = sealBody(d.Body)
+	if e := in.Event; e != nil {
+		if e.Canonical == "" {
+			e.Canonical = "unknown" // the column's default, which GORM's Create leaves to the database
+		}
+		e.DeliveryCount = max(e.DeliveryCount, 1)
+	}
+	in.row.body, in.row.codec = SealBody(d.Body)
 	body, headers := searchText(d)
 	if postgres {
 		in.row.searchDoc = pgSearchDoc(headers, body)
 		d.RemoteAddr, d.Reason, d.EventType = pgText(d.RemoteAddr), pgText(d.Reason), pgText(d.EventType)
 		if in.Event != nil {
-			e := in.Event
-			for _, f := range []*string{&e.ExternalID, &e.Provider, &e.Type, &e.OrderRef, &e.PaymentID, &e.Currency,
-				&e.CustomerEmail, &e.CustomerPhone, &e.LastError, &e.PendingActor, &e.MarkNote, &e.MarkedBy} {
-				*f = pgText(*f)
-			}
+			in.Event.makePGText()
 		}
 	} else {
 		in.row.searchBody, in.row.searchHeaders = body, headers
 	}
-	in.row.prepared = true
 	return nil
 }
 
@@ -158,16 +157,12 @@ func (s *Store) writeIngestTx(ctx context.Context, tx *sql.Tx, st *ingestStateme
 		d := in.Delivery
 		d.ID = 0
 		if ev := in.Event; ev != nil {
-			canonical := ev.Canonical
-			if canonical == "" {
-				canonical = "unknown" // the column's default, which GORM's Create would have left to the database
-			}
 			var id uint
 			err := insertEvent.QueryRowContext(ctx, ev.MerchantID, ev.EndpointID, ev.ExternalID, ev.Provider, ev.Type,
-				string(canonical), ev.OrderRef, ev.PaymentID, ev.Amount, ev.HasAmount, ev.Currency, ev.CustomerEmail,
+				string(ev.Canonical), ev.OrderRef, ev.PaymentID, ev.Amount, ev.HasAmount, ev.Currency, ev.CustomerEmail,
 				ev.CustomerPhone, string(ev.Status), ev.Attempts, ev.NextAttemptAt, ev.ClaimToken, ev.LastError,
 				string(ev.PendingTrigger), ev.PendingActor, ev.Applied, string(ev.Mark), ev.MarkNote, ev.MarkedBy,
-				ev.MarkedAt, ev.ReceivedAt, ev.ProcessedAt, max(ev.DeliveryCount, 1)).Scan(&id)
+				ev.MarkedAt, ev.ReceivedAt, ev.ProcessedAt, ev.DeliveryCount).Scan(&id)
 			switch {
 			case err == nil:
 				d.Outcome = OutcomeAccepted

@@ -71,12 +71,14 @@ func (s *Store) ClaimEvents(n int, lease time.Duration) ([]Claim, error) {
 // EventSource returns the headers and raw body of the event's first delivery, which processing
 // re-reads so that a replay after fixing an endpoint's settings normalises again.
 func (s *Store) EventSource(eventID uint) (*Delivery, error) {
-	var d Delivery
-	err := s.DB.Select("id", "headers", "body", "body_codec", "body_size").Where("event_id = ? AND outcome = ?", eventID, OutcomeAccepted).Order("id").Take(&d).Error
+	srcs, err := s.EventSources([]uint{eventID})
 	if err != nil {
-		return nil, notFound(fmt.Sprintf("first delivery of event %d", eventID), err)
+		return nil, err
 	}
-	return &d, nil
+	if d := srcs[eventID]; d != nil {
+		return d, nil
+	}
+	return nil, fmt.Errorf("store: first delivery of event %d: %w", eventID, ErrNotFound)
 }
 
 // RunResult is what a worker learned from one processing run.

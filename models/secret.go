@@ -42,12 +42,32 @@ func (s *Store) Secrets(endpointID uint) ([]Secret, error) {
 
 // ValidSecrets returns the plaintext of an endpoint's secrets that are valid now, newest first.
 func (s *Store) ValidSecrets(endpointID uint) ([]string, error) {
+	open, err := s.openValidSecrets(endpointID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(open))
+	for i, o := range open {
+		out[i] = o.plaintext
+	}
+	return out, nil
+}
+
+// openSecret is a secret decrypted, with its other fields (but not its ciphertext).
+type openSecret struct {
+	meta      Secret
+	plaintext string
+}
+
+// openValidSecrets decrypts an endpoint's secrets that are valid now, newest first. An expired
+// secret is never opened: it cannot become valid again.
+func (s *Store) openValidSecrets(endpointID uint) ([]openSecret, error) {
 	ss, err := s.Secrets(endpointID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
-	var out []string
+	var out []openSecret
 	for _, sec := range ss {
 		if !sec.Valid(now) {
 			continue
@@ -56,7 +76,8 @@ func (s *Store) ValidSecrets(endpointID uint) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: secret %d of endpoint %d: %w", sec.ID, endpointID, err)
 		}
-		out = append(out, string(pt))
+		sec.Ciphertext = nil
+		out = append(out, openSecret{meta: sec, plaintext: string(pt)})
 	}
 	return out, nil
 }

@@ -24,19 +24,18 @@ const maxWriteDeferral = 50 * time.Millisecond
 // stored, for up to maxWriteDeferral: in a burst the providers' acknowledgements come first, and
 // processing catches up once the burst has passed, but never stops altogether.
 func (s *Store) lockWrites() func() {
-	if s.Postgres() {
-		return func() {}
+	if !s.Postgres() {
+		for deadline := time.Now().Add(maxWriteDeferral); s.ingestWaiting.Load() > 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 	}
-	for deadline := time.Now().Add(maxWriteDeferral); s.ingestWaiting.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	s.writeMu.Lock()
-	return s.writeMu.Unlock
+	return s.lockIngestWrites()
 }
 
-// IngestBusy reports whether webhooks are being stored, or were within the last second.
+// IngestBusy reports whether, on SQLite, webhooks are being stored or were within the last second.
+// PostgreSQL has no single writer for background work to hold up, so there it is never busy.
 func (s *Store) IngestBusy() bool {
-	return s.ingestWaiting.Load() > 0 || time.Since(time.Unix(0, s.lastIngest.Load())) < time.Second
+	return !s.Postgres() && (s.ingestWaiting.Load() > 0 || time.Since(time.Unix(0, s.lastIngest.Load())) < time.Second)
 }
 
 // lockIngestWrites takes the writers' turn for the ingest writer, which never defers.
