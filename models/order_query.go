@@ -110,24 +110,7 @@ func (s *Store) Orders(f OrderFilter) (OrderPage, error) {
 	if len(list) == 0 {
 		return p, nil
 	}
-	first, last := orderCursor(list[0]), orderCursor(list[len(list)-1])
-	switch {
-	case newer:
-		// Coming back from an older page: older orders exist; newer ones only if the page overflowed.
-		p.Older = last
-		if more {
-			p.Newer = first
-		}
-	case f.Older != "":
-		p.Newer = first
-		if more {
-			p.Older = last
-		}
-	default:
-		if more {
-			p.Older = last
-		}
-	}
+	p.Newer, p.Older = pageLinks(newer, f.Older != "", more, orderCursor(list[0]), orderCursor(list[len(list)-1]))
 	return p, nil
 }
 

@@ -175,3 +175,24 @@ func pageOf[T any](rows []T, limit int, id func(T) uint) ([]T, Cursor, error) {
 	rows = rows[:limit]
 	return rows, EncodeCursor(id(rows[len(rows)-1])), nil
 }
+
+// pageLinks gives the cursors of a keyset page's links to newer and older rows, from the cursors of
+// its first and last rows. A page reached going back (asNewer) has older rows; one reached going
+// forward (fromOlder) has newer rows; either has more in its own direction only if it overflowed.
+func pageLinks(asNewer, fromOlder, more bool, first, last Cursor) (newer, older Cursor) {
+	switch {
+	case asNewer:
+		older = last
+		if more {
+			newer = first
+		}
+	case fromOlder:
+		newer = first
+		if more {
+			older = last
+		}
+	case more:
+		older = last
+	}
+	return newer, older
+}

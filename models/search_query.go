@@ -158,23 +158,7 @@ func (s *Store) Search(f SearchFilter) (SearchPage, error) {
 	if len(rows) == 0 {
 		return p, nil
 	}
-	first, last := EncodeCursor(rows[0].ID), EncodeCursor(rows[len(rows)-1].ID)
-	switch {
-	case newer:
-		p.Older = last
-		if more {
-			p.Newer = first
-		}
-	case older != 0:
-		p.Newer = first
-		if more {
-			p.Older = last
-		}
-	default:
-		if more {
-			p.Older = last
-		}
-	}
+	p.Newer, p.Older = pageLinks(newer, older != 0, more, EncodeCursor(rows[0].ID), EncodeCursor(rows[len(rows)-1].ID))
 	return p, nil
 }
 

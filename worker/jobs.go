@@ -13,31 +13,18 @@ import (
 // A job's state lives in the database, so a job left by a stopped or crashed worker is continued by
 // whichever worker claims it next.
 func (w *Worker) jobLoop(ctx context.Context) {
-	poll := w.cfg.PollInterval.Duration
-	if poll <= 0 {
-		poll = time.Second
-	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
+	w.poll(ctx, nil, func() bool {
+		job, err := w.store.ClaimReplayJob(w.jobLease())
+		if err != nil {
+			w.log.Error("worker: claim replay job", "err", err)
+			return false
 		}
-		for ctx.Err() == nil {
-			job, err := w.store.ClaimReplayJob(w.jobLease())
-			if err != nil {
-				w.log.Error("worker: claim replay job", "err", err)
-				break
-			}
-			if job == nil {
-				break
-			}
-			w.runJob(ctx, job)
+		if job == nil {
+			return false
 		}
-		timer.Reset(poll)
-	}
+		w.runJob(ctx, job)
+		return true
+	})
 }
 
 // jobLease is how long a worker holds a job between chunks before another may take it over.

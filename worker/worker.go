@@ -99,9 +99,26 @@ const busyBatch = 16
 // Claimed events are always run and handed on, even when ctx ends meanwhile, so a claim is never
 // abandoned by a graceful stop.
 func (w *Worker) claimLoop(ctx context.Context, ran chan<- []run) {
-	poll := w.cfg.PollInterval.Duration
-	if poll <= 0 {
-		poll = time.Second
+	w.poll(ctx, w.wake, func() bool {
+		claims, err := w.store.ClaimEvents(w.batch(), w.cfg.Lease.Duration)
+		if err != nil {
+			w.log.Error("worker: claim events", "err", err)
+			return false
+		}
+		if len(claims) == 0 {
+			return false
+		}
+		ran <- w.runBatch(claims)
+		return true
+	})
+}
+
+// poll runs step until it reports that nothing more is waiting, each time wake fires (nil: never)
+// or the poll interval has passed, until ctx ends.
+func (w *Worker) poll(ctx context.Context, wake <-chan struct{}, step func() bool) {
+	interval := w.cfg.PollInterval.Duration
+	if interval <= 0 {
+		interval = time.Second
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -109,21 +126,12 @@ func (w *Worker) claimLoop(ctx context.Context, ran chan<- []run) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.wake:
+		case <-wake:
 		case <-timer.C:
 		}
-		for ctx.Err() == nil {
-			claims, err := w.store.ClaimEvents(w.batch(), w.cfg.Lease.Duration)
-			if err != nil {
-				w.log.Error("worker: claim events", "err", err)
-				break
-			}
-			if len(claims) == 0 {
-				break
-			}
-			ran <- w.runBatch(claims)
+		for ctx.Err() == nil && step() {
 		}
-		timer.Reset(poll)
+		timer.Reset(interval)
 	}
 }
 
