@@ -493,6 +493,10 @@ func (w *seedWriter) write(c *seedChunkData) (err error) {
 		}
 		w.orderCount++
 	}
+	// The seeded rows are indexed above, so the server's search indexer starts after them.
+	if _, err = tx.Exec(`UPDATE delivery_search_progress SET indexed_through = ?`, w.nextDelivery); err != nil {
+		return fmt.Errorf("search progress: %w", err)
+	}
 	return tx.Commit()
 }
 

@@ -38,6 +38,11 @@ func (s *Store) CopyTo(dst *Store, batch int, progress CopyProgress) error {
 			return err
 		}
 	}
+	if n, err := dst.indexSearchBacklog(nil); err != nil {
+		return fmt.Errorf("store: copy: %w", err)
+	} else if !dst.Postgres() && progress != nil {
+		progress("delivery_search", int64(n))
+	}
 	return dst.resetSequences()
 }
 
@@ -64,6 +69,9 @@ var copySteps = []copyStep{
 		// A delivery holds a body of up to max_body_bytes, so fewer go in one transaction.
 		c.batch = min(c.batch, 50)
 		return copyTable(c, "deliveries", byID(func(r Delivery) uint { return r.ID }), func(tx *gorm.DB, rows []Delivery) error {
+			if !isPostgres(tx) {
+				return nil // SQLite's index is built after the copy, in larger batches (CopyTo)
+			}
 			for i := range rows {
 				if err := indexDelivery(tx, &rows[i]); err != nil {
 					return err

@@ -35,10 +35,13 @@ type Store struct {
 	writeMu       sync.Mutex
 	ingestWaiting atomic.Int64
 	lastIngest    atomic.Int64 // wall clock of the last webhook queued, in Unix nanoseconds
+	lastComplete  atomic.Int64 // wall clock of the last batch of events completed, in Unix nanoseconds
 	// stopCheckpoints and checkpointsDone run the SQLite checkpointer; see startCheckpointer.
 	stopCheckpoints, checkpointsDone chan struct{}
 	// ingestCache keeps endpoints and their opened secrets for the ingest path; see IngestTarget.
 	ingestCache ingestCache
+	// indexer writes the SQLite search index behind the ingest writer; see search_indexer.go.
+	indexer atomic.Pointer[searchIndexer]
 }
 
 // Options configure Open.
@@ -91,6 +94,7 @@ func Open(o Options) (*Store, error) {
 	}
 	if !s.Postgres() {
 		s.startCheckpointer()
+		s.startSearchIndexer()
 	}
 	return s, nil
 }
@@ -186,6 +190,7 @@ func RedactDSN(dsn string) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stopSearchIndexer()
 	s.stopCheckpointer()
 	sqlDB, err := s.DB.DB()
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"gorm.io/gorm"
@@ -42,8 +41,10 @@ type incomingRow struct {
 	// body is the body as stored, compressed as codec says.
 	body  []byte
 	codec BodyCodec
-	// searchBody and searchHeaders are the SQLite search text; searchDoc the PostgreSQL tsvector.
-	searchBody, searchHeaders, searchDoc string
+	// searchDoc is the PostgreSQL tsvector; search the SQLite search text, which the search indexer
+	// is handed after the commit.
+	searchDoc string
+	search    searchDoc
 }
 
 // prepare computes the row's derived values, and gives the event the defaults its columns would
@@ -74,7 +75,7 @@ func (in *Incoming) prepare(postgres bool) error {
 			in.Event.makePGText()
 		}
 	} else {
-		in.row.searchBody, in.row.searchHeaders = body, headers
+		in.row.search = searchDoc{body: body, headers: headers}
 	}
 	return nil
 }
@@ -123,7 +124,8 @@ func (st *ingestStatements) close() {
 }
 
 // writeIngest stores a batch of incoming requests in one write transaction: each event (or, for a
-// duplicate, one more delivery of the first), each delivery, the batch's search rows and counts.
+// duplicate, one more delivery of the first), each delivery, and the batch's counts; on PostgreSQL
+// its search rows too. On SQLite the search indexer is handed the batch's text after the commit.
 func (s *Store) writeIngest(st *ingestStatements, batch []*ingestJob) error {
 	if err := st.prepare(s); err != nil {
 		return err
@@ -142,7 +144,18 @@ func (s *Store) writeIngest(st *ingestStatements, batch []*ingestJob) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if !s.Postgres() {
+		docs := make([]searchDoc, len(batch))
+		for i, j := range batch {
+			docs[i] = j.in.row.search
+			docs[i].id = j.result.DeliveryID
+		}
+		s.handSearchIndexer(docs)
+	}
+	return nil
 }
 
 func (s *Store) writeIngestTx(ctx context.Context, tx *sql.Tx, st *ingestStatements, batch []*ingestJob) error {
@@ -197,9 +210,6 @@ func (s *Store) writeIngestTx(ctx context.Context, tx *sql.Tx, st *ingestStateme
 		}
 		stored[i] = &d
 	}
-	if err := s.indexIncoming(ctx, tx, batch); err != nil {
-		return err
-	}
 	return countDeliveries(s.onTx(ctx, tx), stored)
 }
 
@@ -209,29 +219,4 @@ func (s *Store) onTx(ctx context.Context, tx *sql.Tx) *gorm.DB {
 	g := s.DB.Session(&gorm.Session{NewDB: true, Context: ctx})
 	g.Statement.ConnPool = tx
 	return g
-}
-
-// indexIncoming adds the batch's deliveries to the search index. On SQLite the rows go in as few
-// statements as possible: FTS5 flushes its pending terms at every statement, so indexing row by row
-// would write a tiny index segment per delivery.
-func (s *Store) indexIncoming(ctx context.Context, tx *sql.Tx, batch []*ingestJob) error {
-	const perStatement = 200 // 3 parameters a row, well under SQLite's limit
-	for len(batch) > 0 {
-		n := min(len(batch), perStatement)
-		var q strings.Builder
-		q.WriteString("INSERT INTO delivery_search(rowid, body, headers) VALUES ")
-		args := make([]any, 0, 3*n)
-		for i, j := range batch[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?)")
-			args = append(args, j.result.DeliveryID, j.in.row.searchBody, j.in.row.searchHeaders)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return err
-		}
-		batch = batch[n:]
-	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -107,12 +108,22 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeResult, error) {
 // another purge removed first is not subtracted twice.
 func (s *Store) deleteDeliveries(ids []uint) error {
 	err := s.DB.Transaction(func(tx *gorm.DB) error {
-		del := "DELETE FROM delivery_search WHERE rowid IN ?"
 		if isPostgres(tx) {
-			del = "DELETE FROM delivery_search WHERE delivery_id IN ?"
-		}
-		if err := tx.Exec(del, ids).Error; err != nil {
-			return err
+			if err := tx.Exec("DELETE FROM delivery_search WHERE delivery_id IN ?", ids).Error; err != nil {
+				return err
+			}
+		} else {
+			// Only deliveries the indexer has reached are in the index; it skips those deleted before.
+			var mark uint
+			if err := tx.Raw("SELECT indexed_through FROM delivery_search_progress").Row().Scan(&mark); err != nil {
+				return err
+			}
+			indexed := slices.DeleteFunc(slices.Clone(ids), func(id uint) bool { return id > mark })
+			if len(indexed) > 0 {
+				if err := tx.Exec("DELETE FROM delivery_search WHERE rowid IN ?", indexed).Error; err != nil {
+					return err
+				}
+			}
 		}
 		var deleted []struct {
 			MerchantID, EndpointID uint

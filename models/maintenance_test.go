@@ -72,6 +72,9 @@ func TestPurgeKeepsUnfinishedAndRecent(t *testing.T) {
 	oldDead := ingestAt(t, s, ing, ep.ID, m.ID, "old-dead", models.StatusDead)
 	c.t = c.t.Add(100 * 24 * time.Hour)
 	recent := ingestAt(t, s, ing, ep.ID, m.ID, "recent", models.StatusProcessed)
+	if err := s.CatchUpSearch(); err != nil { // so that the purge finds the deliveries in the index
+		t.Fatal(err)
+	}
 
 	res, err := s.Purge(models.RetentionPolicy{OlderThan: 90 * 24 * time.Hour, Batch: 1})
 	if err != nil {

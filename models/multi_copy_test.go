@@ -102,9 +102,14 @@ func TestMultiCopyTo(t *testing.T) {
 	if err := src.CopyTo(dst, 2, func(table string, n int64) { copied = append(copied, table) }); err != nil {
 		t.Fatal(err)
 	}
+	want := slices.Clone(known)
+	if !dst.Postgres() {
+		want = append(want, "delivery_search") // SQLite's index is built after the tables are copied
+	}
 	slices.Sort(copied)
-	if !slices.Equal(copied, known) {
-		t.Errorf("copied %q; want %q", copied, known)
+	slices.Sort(want)
+	if !slices.Equal(copied, want) {
+		t.Errorf("copied %q; want %q", copied, want)
 	}
 	for _, table := range known {
 		var a, b int64

@@ -13,8 +13,9 @@ import (
 // migrateSearch creates the full-text index over delivery bodies and headers. It is contentless: the
 // text lives once, in deliveries, and the index holds only tokens, so it costs little per delivery.
 //
-// On PostgreSQL it is a table of tsvectors (see search_postgres.go) under a GIN index, written in the
-// same transaction as the delivery.
+// On SQLite the index is written a moment after the delivery by the search indexer (see
+// search_indexer.go). On PostgreSQL it is a table of tsvectors (see search_postgres.go) under a GIN
+// index, written in the same transaction as the delivery.
 func (s *Store) migrateSearch() error {
 	if s.Postgres() {
 		for _, stmt := range []string{
@@ -32,7 +33,7 @@ func (s *Store) migrateSearch() error {
 	if err != nil {
 		return fmt.Errorf("store: create search index (is the binary built with -tags sqlite_fts5?): %w", err)
 	}
-	return nil
+	return s.migrateSearchProgress()
 }
 
 // searchText is what the index holds for a delivery: its body when it is text, and its header values.

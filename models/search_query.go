@@ -101,7 +101,8 @@ type searchRow struct {
 // Search finds a merchant's deliveries whose body or headers hold every term. The full-text index
 // drives the query (CROSS JOIN keeps it the outer loop, walking rowids newest first), and only its
 // hits are joined to deliveries for the merchant and the filters: the cost follows the matches,
-// never the size of the merchant's history.
+// never the size of the merchant's history. On SQLite it first indexes any delivery the indexer has
+// not reached yet, so every delivery acknowledged before the search can be found.
 func (s *Store) Search(f SearchFilter) (SearchPage, error) {
 	if len(f.Terms) == 0 {
 		return SearchPage{}, nil
@@ -120,6 +121,9 @@ func (s *Store) Search(f SearchFilter) (SearchPage, error) {
 		limit = 50
 	}
 	limit = min(limit, 1000)
+	if err := s.CatchUpSearch(); err != nil {
+		return SearchPage{}, err
+	}
 
 	sql, args := searchSQL(f, older, newerThan, limit+1)
 	if s.Postgres() {

@@ -1,0 +1,350 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// On SQLite the search index is written behind the ingest writer instead of inside its transaction.
+// FTS5 turns every statement's rows into a new index segment at commit and merges segments as they
+// pile up, so indexing each small ingest batch made the single writer spend a third of its commit
+// writing and merging tiny segments, and doubled the pages each commit wrote to the WAL. The indexer
+// instead indexes what has arrived in batches of up to searchIndexBatch deliveries, a moment after
+// the ingest writer wakes it, in its own short transactions.
+//
+// delivery_search_progress holds the newest delivery id indexed: every delivery at or below it is in
+// the index, none above it. That works because SQLite's single writer hands out delivery ids in
+// commit order, so no delivery can later appear below a mark already passed. A search first brings
+// the index up to the newest delivery (CatchUpSearch), so it never misses one that has been
+// acknowledged; and a crash loses nothing, because the indexer starts from the mark when the store
+// opens. PostgreSQL, whose ids are not in commit order and whose GIN index has no such segments,
+// indexes each delivery in its ingest transaction as before.
+
+// searchIndexBatch is the most deliveries one indexing transaction reads and indexes.
+const searchIndexBatch = 1000
+
+// searchIndexBusyBatch is the most while webhooks are arriving: the indexer holds the database's single
+// writer while it writes, and the webhooks wait for it.
+const searchIndexBusyBatch = 32
+
+// searchIndexDelay is how long the indexer lets deliveries gather after being woken, so that a
+// burst is indexed in large batches. A search never waits for it: it catches up itself.
+const searchIndexDelay = 100 * time.Millisecond
+
+// searchPendingMax bounds the search text the ingest writer hands the indexer (about 2 KB each);
+// beyond it, deliveries are read back from the database instead.
+const searchPendingMax = 8192
+
+// searchIndexer runs the SQLite indexing goroutine.
+type searchIndexer struct {
+	// mu lets one batch be indexed at a time: the goroutine's, or a search's catching up.
+	mu         sync.Mutex
+	wake       chan struct{}
+	stop, done chan struct{}
+
+	// pending is the text of deliveries just committed, in id order, as the ingest writer computed
+	// it: indexing from it saves reading each body back and decompressing it.
+	pendingMu sync.Mutex
+	pending   []searchDoc
+}
+
+// searchDoc is one delivery's text for the index (see searchText).
+type searchDoc struct {
+	id            uint
+	body, headers string
+}
+
+// migrateSearchProgress creates the progress row. A database that already has deliveries when the
+// row is created was indexed as they arrived (before the indexer existed), so the mark starts at
+// the newest of them.
+func (s *Store) migrateSearchProgress() error {
+	for _, stmt := range []string{
+		`CREATE TABLE IF NOT EXISTS delivery_search_progress (id integer PRIMARY KEY CHECK (id = 1), indexed_through integer NOT NULL)`,
+		`INSERT OR IGNORE INTO delivery_search_progress (id, indexed_through) SELECT 1, COALESCE(MAX(id), 0) FROM deliveries`,
+	} {
+		if err := s.DB.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("store: create search progress: %w", err)
+		}
+	}
+	return nil
+}
+
+// startSearchIndexer starts the goroutine, which first indexes whatever an earlier run left behind.
+func (s *Store) startSearchIndexer() {
+	ix := &searchIndexer{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.indexer.Store(ix)
+	ix.wake <- struct{}{}
+	go func() {
+		defer close(ix.done)
+		for {
+			select {
+			case <-ix.stop:
+				return
+			case <-ix.wake:
+			}
+			select {
+			case <-ix.stop:
+				return
+			case <-time.After(searchIndexDelay):
+			}
+			if _, err := s.indexSearchBacklog(ix.stop); err != nil {
+				slog.Warn("store: search index", "err", err)
+			}
+		}
+	}()
+}
+
+// maxIndexDeferral is the longest the indexer lets event processing go first.
+const maxIndexDeferral = 2 * time.Second
+
+// deferToProcessing waits, up to maxIndexDeferral, while the workers are completing events: both
+// need the single writer, and an order's status matters more than how soon a search finds a
+// delivery without catching up (a search always catches up first, see CatchUpSearch).
+func (s *Store) deferToProcessing(stop <-chan struct{}) {
+	for deadline := time.Now().Add(maxIndexDeferral); time.Now().Before(deadline); {
+		if time.Since(time.Unix(0, s.lastComplete.Load())) > 100*time.Millisecond {
+			return
+		}
+		select {
+		case <-stop:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stopSearchIndexer stops the goroutine; what it had not indexed is indexed at the next start, or by
+// the next search.
+func (s *Store) stopSearchIndexer() {
+	if ix := s.indexer.Swap(nil); ix != nil {
+		close(ix.stop)
+		<-ix.done
+	}
+}
+
+// handSearchIndexer gives the indexer the text of deliveries just committed, in id order, and
+// wakes it.
+func (s *Store) handSearchIndexer(docs []searchDoc) {
+	ix := s.indexer.Load()
+	if ix == nil {
+		return
+	}
+	ix.pendingMu.Lock()
+	if len(ix.pending)+len(docs) <= searchPendingMax {
+		ix.pending = append(ix.pending, docs...)
+	}
+	ix.pendingMu.Unlock()
+	select {
+	case ix.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takePending returns up to limit handed-in documents above mark, dropping those at or below it.
+func (ix *searchIndexer) takePending(mark uint, limit int) []searchDoc {
+	ix.pendingMu.Lock()
+	defer ix.pendingMu.Unlock()
+	i := 0
+	for i < len(ix.pending) && ix.pending[i].id <= mark {
+		i++
+	}
+	ix.pending = ix.pending[i:]
+	if len(ix.pending) == 0 {
+		ix.pending = nil // let the backing array go
+	}
+	return slices.Clone(ix.pending[:min(limit, len(ix.pending))])
+}
+
+// dropPending forgets the handed-in documents, when they turn out not to cover the deliveries.
+func (ix *searchIndexer) dropPending() {
+	ix.pendingMu.Lock()
+	ix.pending = nil
+	ix.pendingMu.Unlock()
+}
+
+// CatchUpSearch indexes every delivery committed so far, so that a search sees them all. It costs
+// one small read when the index is up to date, which it nearly always is.
+func (s *Store) CatchUpSearch() error {
+	if s.Postgres() {
+		return nil
+	}
+	mark, newest, err := s.searchProgress()
+	if err != nil || mark >= newest {
+		return err
+	}
+	_, err = s.indexSearchBacklog(nil)
+	return err
+}
+
+// searchProgress reads the mark and the newest delivery id.
+func (s *Store) searchProgress() (mark, newest uint, err error) {
+	err = s.DB.Raw(`SELECT indexed_through, (SELECT COALESCE(MAX(id), 0) FROM deliveries) FROM delivery_search_progress`).
+		Row().Scan(&mark, &newest)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: search progress: %w", err)
+	}
+	return mark, newest, nil
+}
+
+// errSearchMarkMoved means another process advanced the mark first; the pass starts again from it.
+var errSearchMarkMoved = errors.New("search index mark moved")
+
+// indexSearchBacklog indexes the deliveries above the mark, searchIndexBatch at a time, until none
+// are left, and returns how many it indexed. The background indexer passes its stop channel, and
+// lets event processing go first before each batch (deferToProcessing); a search catching up
+// passes nil and does not wait.
+func (s *Store) indexSearchBacklog(background <-chan struct{}) (int, error) {
+	if s.Postgres() {
+		return 0, nil
+	}
+	ix := s.indexer.Load()
+	if ix == nil {
+		ix = &searchIndexer{} // a store without the goroutine (closed): index under a private lock
+	}
+	total := 0
+	for {
+		if background != nil {
+			s.deferToProcessing(background)
+		}
+		ix.mu.Lock()
+		n, err := s.indexSearchBatch(ix)
+		ix.mu.Unlock()
+		if errors.Is(err, errSearchMarkMoved) {
+			continue
+		}
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// errSearchPendingIncomplete means the handed-in documents missed a delivery above the mark; the
+// batch is then read from the database.
+var errSearchPendingIncomplete = errors.New("search documents handed in miss a delivery")
+
+// indexSearchBatch indexes up to searchIndexBatch deliveries above the mark (searchIndexBusyBatch
+// while webhooks arrive). Their text comes from what the ingest writer handed in or, when that does
+// not cover them (after a restart, or beyond searchPendingMax), from the rows, read outside the write
+// transaction. Inside it, only the deliveries still there (a purge may have removed some
+// meanwhile) are indexed, and the mark moves past them.
+func (s *Store) indexSearchBatch(ix *searchIndexer) (int, error) {
+	var mark uint
+	if err := s.DB.Raw(`SELECT indexed_through FROM delivery_search_progress`).Row().Scan(&mark); err != nil {
+		return 0, fmt.Errorf("store: search progress: %w", err)
+	}
+	limit := searchIndexBatch
+	if s.IngestBusy() {
+		limit = searchIndexBusyBatch
+	}
+	docs := ix.takePending(mark, limit)
+	handed := len(docs) > 0
+	if !handed {
+		var err error
+		if docs, err = s.readSearchDocs(mark, limit); err != nil || len(docs) == 0 {
+			return 0, err
+		}
+	}
+	last := docs[len(docs)-1].id
+	err := s.writeTx(func(tx *gorm.DB) error {
+		var present []uint
+		if err := tx.Raw(`SELECT id FROM deliveries WHERE id > ? AND id <= ? ORDER BY id`, mark, last).Scan(&present).Error; err != nil {
+			return err
+		}
+		keep := make([]searchDoc, 0, len(present))
+		rest := docs
+		for _, id := range present {
+			for len(rest) > 0 && rest[0].id < id {
+				rest = rest[1:] // purged meanwhile
+			}
+			if len(rest) == 0 || rest[0].id != id {
+				return errSearchPendingIncomplete
+			}
+			keep = append(keep, rest[0])
+		}
+		if err := insertSearchDocs(tx, keep); err != nil {
+			return err
+		}
+		res := tx.Exec(`UPDATE delivery_search_progress SET indexed_through = ? WHERE indexed_through = ?`, last, mark)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return errSearchMarkMoved
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errSearchPendingIncomplete) && handed:
+		ix.dropPending()
+		return 0, errSearchMarkMoved // start again, from the rows
+	case errors.Is(err, errSearchMarkMoved):
+		return 0, err
+	case err != nil:
+		return 0, fmt.Errorf("store: index deliveries for search: %w", err)
+	}
+	return len(docs), nil
+}
+
+// readSearchDocs reads up to limit deliveries above mark and prepares their text.
+func (s *Store) readSearchDocs(mark uint, limit int) ([]searchDoc, error) {
+	var rows []Delivery
+	err := s.DB.Select("id", "headers", "body", "body_codec").Where("id > ?", mark).Order("id").
+		Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: read deliveries to index: %w", err)
+	}
+	docs := make([]searchDoc, len(rows))
+	for i := range rows {
+		body, headers := searchText(&rows[i])
+		docs[i] = searchDoc{id: rows[i].ID, body: body, headers: headers}
+	}
+	return docs, nil
+}
+
+// insertSearchDocs adds docs to the index in as few statements as possible: FTS5 writes a segment
+// per statement.
+func insertSearchDocs(tx *gorm.DB, docs []searchDoc) error {
+	const perStatement = 500 // 3 parameters a row, well under SQLite's limit
+	for len(docs) > 0 {
+		n := min(len(docs), perStatement)
+		var q strings.Builder
+		q.WriteString("INSERT INTO delivery_search(rowid, body, headers) VALUES ")
+		args := make([]any, 0, 3*n)
+		for i, d := range docs[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, d.id, d.body, d.headers)
+		}
+		if err := tx.Exec(q.String(), args...).Error; err != nil {
+			return err
+		}
+		docs = docs[n:]
+	}
+	return nil
+}
+
+// SearchBacklog is how many committed deliveries the SQLite search index has yet to take in (always
+// 0 on PostgreSQL, which indexes each delivery as it is stored).
+func (s *Store) SearchBacklog(ctx context.Context) (int64, error) {
+	if s.Postgres() {
+		return 0, nil
+	}
+	var n int64
+	err := s.DB.WithContext(ctx).Raw(`SELECT COUNT(*) FROM deliveries WHERE id > (SELECT indexed_through FROM delivery_search_progress)`).
+		Row().Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: search backlog: %w", err)
+	}
+	return n, nil
+}
