@@ -351,6 +351,9 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 		logLoad(lr)
 		logf("  processing: arrival %.0f/s, during the run %.0f/s, backlog %d drained in %.1fs (%.0f/s), overall %.0f/s = %.2fx arrival%s",
 			pr.ArrivalRate, pr.DuringRate, pr.BacklogAtEnd, pr.DrainSeconds, pr.DrainRate, pr.OverallRate, pr.Ratio, timedOut(pr))
+		if pr.SearchCaughtUpSeconds > 0 {
+			logf("  search index: %d deliveries behind when the run ended, all indexed %.1fs later", pr.SearchBehindAtEnd, pr.SearchCaughtUpSeconds)
+		}
 	}
 	if res.Naive.Rate > 0 {
 		res.RatioNaive = res.Ingest.Rate / res.Naive.Rate
@@ -607,10 +610,14 @@ func printTable(out io.Writer, r *results) {
 	if len(r.Processing) > 0 {
 		fmt.Fprintf(tw, "PROCESSING\tarrival/s\tduring run/s\tbacklog\tdrain s\tdrain/s\toverall/s\tratio\tnote\n")
 		for _, p := range r.Processing {
-			note := ""
+			var notes []string
 			if p.TimedOut {
-				note = "not drained within -drain-timeout"
+				notes = append(notes, "not drained within -drain-timeout")
 			}
+			if p.SearchCaughtUpSeconds > 0 {
+				notes = append(notes, fmt.Sprintf("search index %d behind at the end, caught up %.1fs later", p.SearchBehindAtEnd, p.SearchCaughtUpSeconds))
+			}
+			note := strings.Join(notes, "; ")
 			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%d\t%.1f\t%.0f\t%.0f\t%.2f\t%s\n", p.Run, p.ArrivalRate, p.DuringRate, p.BacklogAtEnd,
 				p.DrainSeconds, p.DrainRate, p.OverallRate, p.Ratio, note)
 		}

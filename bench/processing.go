@@ -75,6 +75,11 @@ type processingResult struct {
 	Failed int64   `json:"failed_or_dead"`
 	// TimedOut means the backlog had not drained by the deadline.
 	TimedOut bool `json:"timed_out,omitempty"`
+	// SearchBehindAtEnd is how many deliveries SQLite's search indexer had yet to index when the
+	// run ended, and SearchCaughtUpSeconds how long after the run's end it had indexed them all
+	// (a search catches the index up itself; these say how far behind the background indexer ran).
+	SearchBehindAtEnd     int64   `json:"search_index_behind_at_end,omitempty"`
+	SearchCaughtUpSeconds float64 `json:"search_index_caught_up_s,omitempty"`
 }
 
 // drained asks the API, as a script would, whether any event is pending or processing.
@@ -101,6 +106,26 @@ func (w *watcher) backlog() (int64, error) {
 	var n int64
 	err := w.db.QueryRow("SELECT count(*) FROM events WHERE status IN ('pending', 'processing')").Scan(&n)
 	return n, err
+}
+
+// searchBehind counts the deliveries SQLite's search indexer has not reached; ok is false where
+// there is no such indexer (PostgreSQL indexes each delivery as it is stored).
+func (w *watcher) searchBehind() (n int64, ok bool) {
+	err := w.db.QueryRow("SELECT count(*) FROM deliveries WHERE id > (SELECT indexed_through FROM delivery_search_progress)").Scan(&n)
+	return n, err == nil
+}
+
+// waitIndexed waits until the search indexer has reached the newest delivery, up to deadline.
+func (w *watcher) waitIndexed(deadline time.Time) bool {
+	for {
+		if n, ok := w.searchBehind(); !ok || n == 0 {
+			return ok
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // waitDrained waits until no event is pending or processing, up to limit. It watches the database
@@ -139,6 +164,8 @@ func measureProcessing(h *hooklog, w *watcher, token, name string, drainLimit ti
 		return loadResult{}, processingResult{}, err
 	}
 	res := load()
+	ended := time.Now()
+	behind, indexed := w.searchBehind()
 	atEnd, err := w.counts()
 	if err != nil {
 		return res, processingResult{}, err
@@ -146,6 +173,10 @@ func measureProcessing(h *hooklog, w *watcher, token, name string, drainLimit ti
 	took, ok, err := h.waitDrained(w, token, drainLimit)
 	if err != nil {
 		return res, processingResult{}, err
+	}
+	var caughtUp time.Duration
+	if indexed && w.waitIndexed(ended.Add(drainLimit)) {
+		caughtUp = time.Since(ended)
 	}
 	after, err := w.counts()
 	if err != nil {
@@ -160,6 +191,7 @@ func measureProcessing(h *hooklog, w *watcher, token, name string, drainLimit ti
 	finished := func(c statusCounts) int64 { return c["processed"] + c["failed"] + c["dead"] }
 	p := processingResult{Run: name, Accepted: total(after) - total(before), BacklogAtEnd: atEnd.Backlog(),
 		DrainSeconds: took.Seconds(), TimedOut: !ok, Failed: after["failed"] + after["dead"] - before["failed"] - before["dead"]}
+	p.SearchBehindAtEnd, p.SearchCaughtUpSeconds = behind, caughtUp.Seconds()
 	p.ArrivalRate = float64(p.Accepted) / res.Seconds
 	p.DuringRate = float64(finished(atEnd)-finished(before)) / res.Seconds
 	if took > 0 {
