@@ -73,7 +73,7 @@ var copySteps = []copyStep{
 				return nil // SQLite's index is built after the copy, in larger batches (CopyTo)
 			}
 			for i := range rows {
-				if err := indexDelivery(tx, &rows[i]); err != nil {
+				if err := pgIndexDelivery(tx, &rows[i]); err != nil {
 					return err
 				}
 			}

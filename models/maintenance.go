@@ -114,8 +114,8 @@ func (s *Store) deleteDeliveries(ids []uint) error {
 			}
 		} else {
 			// Only deliveries the indexer has reached are in the index; it skips those deleted before.
-			var mark uint
-			if err := tx.Raw("SELECT indexed_through FROM delivery_search_progress").Row().Scan(&mark); err != nil {
+			mark, err := searchMarkIn(tx)
+			if err != nil {
 				return err
 			}
 			indexed := slices.DeleteFunc(slices.Clone(ids), func(id uint) bool { return id > mark })

@@ -87,7 +87,7 @@ func bbIngest(t testing.TB, s *Store, ep *Endpoint, body string) Stored {
 		if err != nil {
 			return err
 		}
-		return indexDelivery(tx, d)
+		return indexStored(tx, d)
 	}); err != nil {
 		t.Fatal(err)
 	}

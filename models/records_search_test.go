@@ -34,7 +34,7 @@ func recordsDelivery(t *testing.T, s *Store, merchantID, endpointID uint, body s
 			return err
 		}
 		id = st.DeliveryID
-		return indexDelivery(tx, d)
+		return indexStored(tx, d)
 	})
 	if err != nil {
 		t.Fatal(err)

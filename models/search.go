@@ -60,11 +60,9 @@ func searchText(d *Delivery) (body, headers string) {
 	return body, b.String()
 }
 
-// indexDelivery adds a delivery to the search index inside tx.
-func indexDelivery(tx *gorm.DB, d *Delivery) error {
+// pgIndexDelivery adds a delivery to PostgreSQL's search index inside tx. (SQLite's index is
+// written by the search indexer; see search_indexer.go.)
+func pgIndexDelivery(tx *gorm.DB, d *Delivery) error {
 	body, headers := searchText(d)
-	if isPostgres(tx) {
-		return tx.Exec("INSERT INTO delivery_search(delivery_id, doc) VALUES (?, CAST(? AS tsvector))", d.ID, pgSearchDoc(headers, body)).Error
-	}
-	return tx.Exec("INSERT INTO delivery_search(rowid, body, headers) VALUES (?, ?, ?)", d.ID, body, headers).Error
+	return tx.Exec("INSERT INTO delivery_search(delivery_id, doc) VALUES (?, CAST(? AS tsvector))", d.ID, pgSearchDoc(headers, body)).Error
 }

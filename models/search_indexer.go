@@ -194,6 +194,12 @@ func (s *Store) searchProgress() (mark, newest uint, err error) {
 	return mark, newest, nil
 }
 
+// searchMarkIn reads the newest delivery id indexed, on db or inside a transaction.
+func searchMarkIn(db *gorm.DB) (mark uint, err error) {
+	err = db.Raw(`SELECT indexed_through FROM delivery_search_progress`).Row().Scan(&mark)
+	return mark, err
+}
+
 // errSearchMarkMoved means another process advanced the mark first; the pass starts again from it.
 var errSearchMarkMoved = errors.New("search index mark moved")
 
@@ -237,8 +243,8 @@ var errSearchPendingIncomplete = errors.New("search documents handed in miss a d
 // transaction. Inside it, only the deliveries still there (a purge may have removed some
 // meanwhile) are indexed, and the mark moves past them.
 func (s *Store) indexSearchBatch(ix *searchIndexer) (int, error) {
-	var mark uint
-	if err := s.DB.Raw(`SELECT indexed_through FROM delivery_search_progress`).Row().Scan(&mark); err != nil {
+	mark, err := searchMarkIn(s.DB)
+	if err != nil {
 		return 0, fmt.Errorf("store: search progress: %w", err)
 	}
 	limit := searchIndexBatch
@@ -248,13 +254,12 @@ func (s *Store) indexSearchBatch(ix *searchIndexer) (int, error) {
 	docs := ix.takePending(mark, limit)
 	handed := len(docs) > 0
 	if !handed {
-		var err error
 		if docs, err = s.readSearchDocs(mark, limit); err != nil || len(docs) == 0 {
 			return 0, err
 		}
 	}
 	last := docs[len(docs)-1].id
-	err := s.writeTx(func(tx *gorm.DB) error {
+	err = s.writeTx(func(tx *gorm.DB) error {
 		var present []uint
 		if err := tx.Raw(`SELECT id FROM deliveries WHERE id > ? AND id <= ? ORDER BY id`, mark, last).Scan(&present).Error; err != nil {
 			return err
