@@ -29,11 +29,20 @@ func (s *Store) startCheckpointer() {
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
 		warned := false
+		// busySince says webhooks arrived since the C heap was last trimmed (see trimCHeap): a trim
+		// takes the allocator's locks for up to tens of milliseconds, so it waits for a quiet moment.
+		busySince := false
 		for {
 			select {
 			case <-s.stopCheckpoints:
 				return
 			case <-t.C:
+			}
+			if s.IngestBusy() {
+				busySince = true
+			} else if busySince {
+				trimCHeap()
+				busySince = false
 			}
 			log, done, err := s.checkpoint()
 			if err == nil && log > lockedCheckpointFrames {

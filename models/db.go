@@ -93,6 +93,7 @@ func Open(o Options) (*Store, error) {
 		return nil, err
 	}
 	if !s.Postgres() {
+		limitCArenas()
 		s.startCheckpointer()
 		s.startSearchIndexer()
 	}

@@ -4,26 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
 
-// decodeJSON decodes one JSON value, keeping numbers as json.Number so amounts stay exact.
+// decodeJSON decodes one JSON value, keeping numbers as json.Number so amounts stay exact. It gives
+// the same tree and errors as encoding/json's Decoder with UseNumber, but parses by hand (parseJSON):
+// decoding with encoding/json was about 8% of server CPU at saturation, and on a 1.7 KB Stripe event
+// the hand-written parser is about three times faster and allocates 40% of the bytes
+// (BenchmarkDecodeJSON).
 func decodeJSON(body []byte) (any, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrNotJSON)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the JSON value", ErrNotJSON)
-	}
-	return v, nil
+	return parseJSON(body)
 }
 
 // lookup follows a dotted path ("data.object.id") through decoded JSON; a numeric segment indexes an
