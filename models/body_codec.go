@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -24,10 +25,11 @@ const minCompressedBody = 256
 
 // The encoder and decoder are safe for concurrent EncodeAll and DecodeAll calls. The fastest level
 // halves a typical JSON webhook in about 10 µs; the body is compressed in the request's goroutine,
-// before it joins the ingest writer's queue.
+// before it joins the ingest writer's queue. EncodeAll waits for one of the encoder's states, so it
+// has one per CPU: with a single state the requests compressed one at a time.
 var (
-	bodyEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true))
+	bodyEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
 	bodyDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
 )
 
