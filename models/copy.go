@@ -183,6 +183,7 @@ func copyTable[T any](c copier, table string, key tableKey[T], after func(*gorm.
 	return nil
 }
 
+// placeholders is n comma-separated "?" (n at least 1).
 func placeholders(n int) string { return strings.Repeat("?, ", n-1) + "?" }
 
 // zeroFix is a column of a copied row whose zero value GORM would replace by the column's default.

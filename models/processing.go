@@ -136,7 +136,7 @@ func applyToOrder(tx *gorm.DB, orders *txOrders, ev *Event, cumulative bool, now
 		next, why := Apply(OrderState{}, effect)
 		o = &Order{MerchantID: ev.MerchantID, Reference: ref, CreatedAt: now, UpdatedAt: now, Provider: ev.Provider}
 		o.setState(next)
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(o).Error; err != nil {
+		if err := insertNewOrder(tx, o); err != nil {
 			return "", nil, err
 		}
 		if o.ID != 0 {

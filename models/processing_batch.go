@@ -145,15 +145,10 @@ func (s *Store) completeIn(tx *gorm.DB, items []Completion, out []CompletionResu
 	}
 	// One statement each for the batch's transitions and attempts; rows keep the order of the
 	// slice, so an order's history lists its transitions in the order they were applied.
-	if len(transitions) > 0 {
-		if err := tx.Create(&transitions).Error; err != nil {
-			return err
-		}
+	if err := insertTransitions(tx, transitions); err != nil {
+		return err
 	}
-	if len(attempts) == 0 {
-		return nil
-	}
-	return tx.Create(&attempts).Error
+	return insertAttempts(tx, attempts)
 }
 
 // txOrders is the orders a transaction completing events may move, as the transaction has them:

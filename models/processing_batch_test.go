@@ -215,12 +215,17 @@ func TestCompleteEventsWriteFailureInBatch(t *testing.T) {
 	clock.Add(time.Second)
 	last := bbIngest(t, s, ep, paymentBody("e3", "o3"))
 	diskFull := errors.New("disk full")
-	err := s.DB.Callback().Create().Before("gorm:create").Register("test:fail_transition", func(db *gorm.DB) {
-		if trs, ok := db.Statement.Dest.(*[]OrderTransition); ok {
-			for _, tr := range *trs {
-				if tr.EventID == broken.EventID {
-					db.AddError(diskFull)
-				}
+	// The batch's transitions are one hand-written INSERT (insertTransitions); it fails when it
+	// holds the broken event's.
+	err := s.DB.Callback().Raw().Before("gorm:raw").Register("test:fail_transition", func(db *gorm.DB) {
+		if !strings.HasPrefix(db.Statement.SQL.String(), "INSERT INTO order_transitions") {
+			return
+		}
+		// Each row is order_id, from, to, event_id, reason, at.
+		for i := 3; i < len(db.Statement.Vars); i += 6 {
+			if db.Statement.Vars[i] == any(broken.EventID) {
+				db.AddError(diskFull)
+				return
 			}
 		}
 	})
