@@ -32,22 +32,36 @@ func insertTransitions(tx *gorm.DB, ts []OrderTransition) error {
 }
 
 // insertNewOrder inserts o unless its merchant already has an order with that reference, and sets
-// o.ID to the new row's id (left 0 when the order already existed).
+// o.ID to the new row's id (left 0 when the order already existed). On SQLite the id comes from the
+// statement's result: a query (RETURNING) inside a database/sql transaction costs a goroutine and
+// its wake-ups for every row, and one new order per event is common.
 func insertNewOrder(tx *gorm.DB, o *Order) error {
 	row := []any{o.MerchantID, o.Reference, string(o.Status), o.Paid, o.Amount, o.HasAmount, o.Currency,
 		o.RefundedAmount, o.FullRefund, o.PaymentID, o.Provider, o.CreatedAt, o.UpdatedAt}
-	storableRow(tx, row)
-	var ids []uint
-	err := tx.Raw(`INSERT INTO orders (merchant_id, reference, status, paid, amount, has_amount, currency,
+	const insert = `INSERT INTO orders (merchant_id, reference, status, paid, amount, has_amount, currency,
 		refunded_amount, full_refund, payment_id, provider, created_at, updated_at)
-		VALUES (`+placeholders(len(row))+`) ON CONFLICT (merchant_id, reference) DO NOTHING RETURNING id`, row...).Scan(&ids).Error
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (merchant_id, reference) DO NOTHING`
+	if isPostgres(tx) {
+		storableRow(tx, row)
+		var ids []uint
+		if err := tx.Raw(insert+" RETURNING id", row...).Scan(&ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 1 {
+			o.ID = ids[0]
+		}
+		return nil
+	}
+	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, insert, row...)
 	if err != nil {
 		return err
 	}
-	if len(ids) == 1 {
-		o.ID = ids[0]
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
 	}
-	return nil
+	id, err := res.LastInsertId()
+	o.ID = uint(id)
+	return err
 }
 
 // insertRows inserts rows (each the values of columns, in order) into table in one statement.
