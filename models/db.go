@@ -93,7 +93,6 @@ func Open(o Options) (*Store, error) {
 		return nil, err
 	}
 	if !s.Postgres() {
-		limitCArenas()
 		s.startCheckpointer()
 		s.startSearchIndexer()
 	}
