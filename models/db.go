@@ -122,7 +122,7 @@ func openSQLite(o Options) (*gorm.DB, error) {
 		}
 	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=" + o.Synchronous +
-		"&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate&_cache_size=-20000"
+		"&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate&_cache_size=-8000"
 	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver(), DSN: dsn}), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
