@@ -124,6 +124,9 @@ type results struct {
 	Processing     []processingResult `json:"processing,omitempty"`
 	LatencyCeiling *loadResult        `json:"latency_ceiling,omitempty"`
 	LatencyHooklog *loadResult        `json:"latency_hooklog,omitempty"`
+	// LatencySearchBehind is how many deliveries SQLite's search indexer had yet to index when the
+	// latency run ended: what a search at that moment indexes before it answers.
+	LatencySearchBehind *int64 `json:"latency_search_index_behind,omitempty"`
 	// IngestPeakRSS is the sum of the instances' peaks (IngestPeakRSSEach); they need not have
 	// peaked at the same moment.
 	IngestPeakRSS     int64          `json:"ingest_peak_rss_bytes,omitempty"`
@@ -379,6 +382,10 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	lh := openLoop(name, addrs, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
 	res.LatencyHooklog = &lh
 	logLoad(lh)
+	if n, ok := w.searchBehind(); ok {
+		res.LatencySearchBehind = &n
+		logf("  search index: %d deliveries behind when the run ended", n)
+	}
 	if _, _, err := h.waitDrained(w, token, o.DrainTimeout); err != nil {
 		return err
 	}
@@ -604,6 +611,9 @@ func printTable(out io.Writer, r *results) {
 		fmt.Fprintf(tw, "LATENCY (open loop, %d/s offered)\tconns\tack/s\tp50 ms\tp99 ms\terrors\tmax ms\n", r.Options.Rate)
 		for _, l := range []*loadResult{r.LatencyCeiling, r.LatencyHooklog} {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%.2f\t%.2f\t%d\t%.2f\n", l.Target, l.Conns, human(int64(l.Rate)), l.P50ms, l.P99ms, l.Errors(), l.Maxms)
+		}
+		if r.LatencySearchBehind != nil {
+			fmt.Fprintf(tw, "(search index %s deliveries behind when the run ended)\n", human(*r.LatencySearchBehind))
 		}
 		fmt.Fprintln(tw)
 	}
