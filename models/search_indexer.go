@@ -41,9 +41,9 @@ const searchIndexDelay = 100 * time.Millisecond
 
 // searchPendingMax bounds the search text the ingest writer hands the indexer (about 2 KB each);
 // beyond it, deliveries are read back from the database instead. The hand-off saves that read where
-// the indexer keeps up (at 2,000 webhooks/s it takes batches of 32); in a burst the indexer lets
-// processing go first until it is searchLagMax behind, and text held for it all that time would be
-// 16 MB of heap at 8,192 (and twice that in resident memory, with the garbage collector's headroom).
+// the indexer keeps up (at 2,000 webhooks/s it takes batches of 32); in a longer burst the indexer
+// waits for the burst to pass, and text held for it all that time would be 16 MB of heap at 8,192
+// (and twice that in resident memory, with the garbage collector's headroom).
 const searchPendingMax = 2048
 
 // searchIndexer runs the SQLite indexing goroutine.
@@ -107,30 +107,6 @@ func (s *Store) startSearchIndexer() {
 
 // maxIndexDeferral is the longest the indexer lets event processing go first.
 const maxIndexDeferral = 2 * time.Second
-
-// maxIndexIngestDeferral is the longest an indexing batch lets waiting webhooks go first. It is
-// longer than the workers' (maxWriteDeferral): while webhooks arrive without a pause, as in a
-// burst that saturates the ingest writer, the indexer waits for the burst to pass, however far
-// behind that leaves it; at a steady rate below saturation the writer is idle often enough for the
-// indexer to keep within searchLagMax.
-const maxIndexIngestDeferral = time.Second
-
-// searchLagMax is how many deliveries the index may fall behind while the indexer lets event
-// processing go first; beyond it the indexer goes on without waiting for the workers (it still lets
-// the ingest writer go first). Without it, webhooks arriving steadily kept the workers busy, the
-// indexer waited its full deferral before every batch, and at 2,000 webhooks/s the index fell
-// behind by nearly all of them: the next search had to index the whole backlog before answering. A
-// variable so that tests can lower it.
-var searchLagMax int64 = 5000
-
-// searchLag is how many deliveries are above the mark (purged ones included, so at most that many
-// are left to index).
-func (s *Store) searchLag() (int64, error) {
-	var lag int64
-	err := s.DB.Raw(`SELECT coalesce(max(id), 0) - (SELECT indexed_through FROM delivery_search_progress WHERE id = 1)
-		FROM deliveries`).Scan(&lag).Error
-	return lag, err
-}
 
 // deferToProcessing waits, up to maxIndexDeferral, while the workers are completing events: both
 // need the single writer, and an order's status matters more than how soon a search finds a
@@ -245,9 +221,7 @@ func (s *Store) indexSearchBacklog(background <-chan struct{}) (int, error) {
 	total := 0
 	for {
 		if background != nil {
-			if lag, err := s.searchLag(); err != nil || lag < searchLagMax {
-				s.deferToProcessing(background)
-			}
+			s.deferToProcessing(background)
 		}
 		ix.mu.Lock()
 		n, err := s.indexSearchBatch(ix)
@@ -288,8 +262,7 @@ func (s *Store) indexSearchBatch(ix *searchIndexer) (int, error) {
 		}
 	}
 	last := docs[len(docs)-1].id
-	unlock := s.lockWritesDeferring(maxIndexIngestDeferral)
-	err = s.DB.Transaction(func(tx *gorm.DB) error {
+	err = s.writeTx(func(tx *gorm.DB) error {
 		var present []uint
 		if err := tx.Raw(`SELECT id FROM deliveries WHERE id > ? AND id <= ? ORDER BY id`, mark, last).Scan(&present).Error; err != nil {
 			return err
@@ -317,8 +290,6 @@ func (s *Store) indexSearchBatch(ix *searchIndexer) (int, error) {
 		}
 		return nil
 	})
-	unlock()
-
 	switch {
 	case errors.Is(err, errSearchPendingIncomplete) && handed:
 		ix.dropPending()

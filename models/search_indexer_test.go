@@ -134,46 +134,6 @@ func TestSearchIndexerIndexesABurstOnce(t *testing.T) {
 	}
 }
 
-// TestSearchIndexerKeepsUpWithSteadyTraffic: while webhooks keep arriving and the workers keep
-// completing events, the indexer takes small batches and lets processing go first, but only until
-// it is searchLagMax behind; beyond that it indexes without waiting, so the work a search may have
-// to do before it answers stays bounded. (Before the bound, it waited two seconds before each batch
-// of 32 and fell behind by nearly every webhook.)
-func TestSearchIndexerKeepsUpWithSteadyTraffic(t *testing.T) {
-	s, ep := indexerFixture(t, filepath.Join(t.TempDir(), "hooklog.db"))
-	defer func(old int64) { searchLagMax = old }(searchLagMax)
-	searchLagMax = 300
-	busy := make(chan struct{})
-	defer close(busy)
-	go func() { // webhooks arriving and events being completed, as far as the indexer can tell
-		for {
-			now := time.Now().UnixNano()
-			s.lastIngest.Store(now)
-			s.lastComplete.Store(now)
-			select {
-			case <-busy:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	ingestN(t, s, ep, 2000, "steady")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		lag, err := s.searchLag()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if lag <= searchLagMax {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the indexer is still %d deliveries behind after 10 s of steady traffic; want at most %d", lag, searchLagMax)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // A purge that removes deliveries the indexer has not reached leaves nothing behind in the index,
 // and the survivors are indexed.
 func TestPurgeBeforeIndexing(t *testing.T) {

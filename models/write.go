@@ -23,12 +23,9 @@ const maxWriteDeferral = 50 * time.Millisecond
 // background writers (workers, replay jobs) let the ingest writer go first while webhooks wait to be
 // stored, for up to maxWriteDeferral: in a burst the providers' acknowledgements come first, and
 // processing catches up once the burst has passed, but never stops altogether.
-func (s *Store) lockWrites() func() { return s.lockWritesDeferring(maxWriteDeferral) }
-
-// lockWritesDeferring is lockWrites letting waiting webhooks go first for up to max.
-func (s *Store) lockWritesDeferring(max time.Duration) func() {
+func (s *Store) lockWrites() func() {
 	if !s.Postgres() {
-		for deadline := time.Now().Add(max); s.ingestWaiting.Load() > 0 && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(maxWriteDeferral); s.ingestWaiting.Load() > 0 && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 		}
 	}
