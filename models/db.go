@@ -121,6 +121,10 @@ func openSQLite(o Options) (*gorm.DB, error) {
 			return nil, fmt.Errorf("store: create data directory: %w", err)
 		}
 	}
+	// Each connection has its own page cache, of 8 MB: at 20 MB, the eight connections' caches (and
+	// the C heap they left behind) took the server past 150 MB resident through a 10 s ingest burst;
+	// at 8 MB the pages at 1M deliveries stay well within their targets (the overview, the slowest,
+	// at p95 34 ms against 26 ms with 20 MB).
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=" + o.Synchronous +
 		"&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate&_cache_size=-8000"
 	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver(), DSN: dsn}), gormConfig())

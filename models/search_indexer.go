@@ -40,10 +40,10 @@ const searchIndexBusyBatch = 32
 const searchIndexDelay = 100 * time.Millisecond
 
 // searchPendingMax bounds the search text the ingest writer hands the indexer (about 2 KB each);
-// beyond it, deliveries are read back from the database instead. The hand-off saves that read where
-// the indexer keeps up (at 2,000 webhooks/s it takes batches of 32); in a longer burst the indexer
-// waits for the burst to pass, and text held for it all that time would be 16 MB of heap at 8,192
-// (and twice that in resident memory, with the garbage collector's headroom).
+// beyond it, deliveries are read back from the database instead. The hand-off saves that read while
+// the indexer keeps up; in a longer burst the indexer waits for the burst to pass, and text held
+// for it all that time would be 16 MB of heap at 8,192 (and twice that in resident memory, with the
+// garbage collector's headroom).
 const searchPendingMax = 2048
 
 // searchIndexer runs the SQLite indexing goroutine.
