@@ -96,36 +96,30 @@ func TestCompletionInsertsMatchGORM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ha, ga []Attempt
-	if err := s.DB.Where("event_id = ?", 1).Order("id").Find(&ha).Error; err != nil {
+	sameRows(t, s, "attempt", "event_id", 1, 2, func(a *Attempt) { a.ID, a.EventID = 0, 0 })
+	sameRows(t, s, "transition", "order_id", hand.ID, viaGORM.ID, func(tr *OrderTransition) { tr.ID, tr.OrderID = 0, 0 })
+}
+
+// sameRows reads the two rows of T whose column is hand (written by hand) and the two whose column
+// is gorm (written by GORM), in order of id, and reports each pair that differs once blank clears
+// what is meant to differ.
+func sameRows[T any](t *testing.T, s *Store, what, column string, hand, gorm uint, blank func(*T)) {
+	t.Helper()
+	var hs, gs []T
+	if err := s.DB.Where(column+" = ?", hand).Order("id").Find(&hs).Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DB.Where("event_id = ?", 2).Order("id").Find(&ga).Error; err != nil {
+	if err := s.DB.Where(column+" = ?", gorm).Order("id").Find(&gs).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(ha) != 2 || len(ga) != 2 {
-		t.Fatalf("%d attempts hand-written, %d via GORM; want 2 each", len(ha), len(ga))
+	if len(hs) != 2 || len(gs) != 2 {
+		t.Fatalf("%d %ss hand-written, %d via GORM; want 2 each", len(hs), what, len(gs))
 	}
-	for i := range ha {
-		ha[i].ID, ga[i].ID, ha[i].EventID, ga[i].EventID = 0, 0, 0, 0
-		if !reflect.DeepEqual(ha[i], ga[i]) {
-			t.Errorf("attempt %d differs:\nhand-written %+v\nGORM         %+v", i, ha[i], ga[i])
-		}
-	}
-	var ht, gt []OrderTransition
-	if err := s.DB.Where("order_id = ?", hand.ID).Order("id").Find(&ht).Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DB.Where("order_id = ?", viaGORM.ID).Order("id").Find(&gt).Error; err != nil {
-		t.Fatal(err)
-	}
-	if len(ht) != 2 || len(gt) != 2 {
-		t.Fatalf("%d transitions hand-written, %d via GORM; want 2 each", len(ht), len(gt))
-	}
-	for i := range ht {
-		ht[i].ID, gt[i].ID, ht[i].OrderID, gt[i].OrderID = 0, 0, 0, 0
-		if !reflect.DeepEqual(ht[i], gt[i]) {
-			t.Errorf("transition %d differs:\nhand-written %+v\nGORM         %+v", i, ht[i], gt[i])
+	for i := range hs {
+		blank(&hs[i])
+		blank(&gs[i])
+		if !reflect.DeepEqual(hs[i], gs[i]) {
+			t.Errorf("%s %d differs:\nhand-written %+v\nGORM         %+v", what, i, hs[i], gs[i])
 		}
 	}
 }

@@ -134,9 +134,7 @@ func (p *jsonParser) object() (any, error) {
 		return nil, err
 	}
 	keysBase, valuesBase := len(p.keys), len(p.values)
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
-		p.pos++
-		p.depth--
+	if p.closes('}') {
 		return map[string]any{}, nil
 	}
 	for {
@@ -165,17 +163,9 @@ func (p *jsonParser) object() (any, error) {
 		}
 		p.keys = append(p.keys, key)
 		p.values = append(p.values, v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, io.ErrUnexpectedEOF
-		}
-		switch c := p.data[p.pos]; c {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case '}':
-			p.pos++
-			p.depth--
+		if closed, err := p.afterMember('}', "after object key:value pair"); err != nil {
+			return nil, err
+		} else if closed {
 			keys, values := p.keys[keysBase:], p.values[valuesBase:]
 			m := make(map[string]any, len(keys))
 			for i, k := range keys {
@@ -183,8 +173,6 @@ func (p *jsonParser) object() (any, error) {
 			}
 			p.keys, p.values = p.keys[:keysBase], p.values[:valuesBase]
 			return m, nil
-		default:
-			return nil, syntaxError(c, "after object key:value pair")
 		}
 	}
 }
@@ -196,9 +184,7 @@ func (p *jsonParser) array() (any, error) {
 		return nil, err
 	}
 	base := len(p.values)
-	if p.pos < len(p.data) && p.data[p.pos] == ']' {
-		p.pos++
-		p.depth--
+	if p.closes(']') {
 		return []any{}, nil
 	}
 	for {
@@ -207,24 +193,47 @@ func (p *jsonParser) array() (any, error) {
 			return nil, err
 		}
 		p.values = append(p.values, v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, io.ErrUnexpectedEOF
-		}
-		switch c := p.data[p.pos]; c {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case ']':
-			p.pos++
-			p.depth--
+		if closed, err := p.afterMember(']', "after array element"); err != nil {
+			return nil, err
+		} else if closed {
 			a := make([]any, len(p.values)-base)
 			copy(a, p.values[base:])
 			p.values = p.values[:base]
 			return a, nil
-		default:
-			return nil, syntaxError(c, "after array element")
 		}
+	}
+}
+
+// closes steps past closer, ending the object or array just opened, when it comes next: the
+// container is empty.
+func (p *jsonParser) closes(closer byte) bool {
+	if p.pos < len(p.data) && p.data[p.pos] == closer {
+		p.pos++
+		p.depth--
+		return true
+	}
+	return false
+}
+
+// afterMember steps past what follows a member of an object or array: a comma and the whitespace
+// after it, or closer, which ends the container (closed). Anything else is an error worded with
+// context.
+func (p *jsonParser) afterMember(closer byte, context string) (closed bool, err error) {
+	p.skipSpace()
+	if p.pos >= len(p.data) {
+		return false, io.ErrUnexpectedEOF
+	}
+	switch c := p.data[p.pos]; c {
+	case ',':
+		p.pos++
+		p.skipSpace()
+		return false, nil
+	case closer:
+		p.pos++
+		p.depth--
+		return true, nil
+	default:
+		return false, syntaxError(c, context)
 	}
 }
 
@@ -414,13 +423,9 @@ func escapeU(d []byte, i int) rune {
 	if i+6 > len(d) || d[i] != '\\' || d[i+1] != 'u' {
 		return -1
 	}
-	var r rune
-	for _, c := range d[i+2 : i+6] {
-		n, ok := hexValue(c)
-		if !ok {
-			return -1
-		}
-		r = r<<4 | n
+	r, err := hex4(d, i+2)
+	if err != nil {
+		return -1
 	}
 	return r
 }
