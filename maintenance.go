@@ -28,8 +28,9 @@ func (e *env) backup(args []string) error {
 	if err := store.Backup(fs.Arg(0)); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "backed up to %s in %s\nrestore: stop hooklog, replace the database file (and remove its -wal and -shm files) with this copy, start hooklog\n",
-		fs.Arg(0), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "backed up to %s (search index: %s) in %s\n"+
+		"restore: stop hooklog, replace the database file and its search index file with these copies (and remove their -wal and -shm files), start hooklog\n",
+		fs.Arg(0), models.SearchIndexPath(fs.Arg(0)), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

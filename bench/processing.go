@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"hooklog/models"
 )
 
 // statusCounts counts events by processing status, read from the server's database.
@@ -14,11 +16,21 @@ type statusCounts map[string]int64
 func (s statusCounts) Backlog() int64 { return s["pending"] + s["processing"] }
 
 // watcher reads the servers' database beside them: the SQLite file read-only (WAL lets it read
-// beside the server's writer), or the PostgreSQL database.
-type watcher struct{ db *sql.DB }
+// beside the server's writer), with search the search index's file, or the PostgreSQL database.
+type watcher struct{ db, search *sql.DB }
 
 func openWatcher(path string) (*watcher, error) {
-	return watch("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
+	w, err := watch("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		return nil, err
+	}
+	ix, err := watch("sqlite3", "file:"+models.SearchIndexPath(path)+"?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	w.search = ix.db
+	return w, nil
 }
 
 func openPostgresWatcher(dsn string) (*watcher, error) { return watch("pgx", dsn) }
@@ -36,7 +48,12 @@ func watch(driver, dsn string) (*watcher, error) {
 	return &watcher{db: db}, nil
 }
 
-func (w *watcher) Close() { _ = w.db.Close() }
+func (w *watcher) Close() {
+	_ = w.db.Close()
+	if w.search != nil {
+		_ = w.search.Close()
+	}
+}
 
 func (w *watcher) counts() (statusCounts, error) {
 	rows, err := w.db.Query("SELECT status, count(*) FROM events GROUP BY status")
@@ -111,7 +128,14 @@ func (w *watcher) backlog() (int64, error) {
 // searchBehind counts the deliveries SQLite's search indexer has not reached; ok is false where
 // there is no such indexer (PostgreSQL indexes each delivery as it is stored).
 func (w *watcher) searchBehind() (n int64, ok bool) {
-	err := w.db.QueryRow("SELECT count(*) FROM deliveries WHERE id > (SELECT indexed_through FROM delivery_search_progress)").Scan(&n)
+	if w.search == nil {
+		return 0, false
+	}
+	var mark int64
+	if err := w.search.QueryRow("SELECT indexed_through FROM delivery_search_progress").Scan(&mark); err != nil {
+		return 0, false
+	}
+	err := w.db.QueryRow("SELECT count(*) FROM deliveries WHERE id > ?", mark).Scan(&n)
 	return n, err == nil
 }
 

@@ -141,7 +141,14 @@ func seedScale(dataDir, password string, o options) (*seedInfo, error) {
 		return nil, err
 	}
 	defer db.Close()
+	// One connection, kept, with the search index's file attached: the seeded rows are indexed as
+	// they are written (FTS5 segments of a whole chunk are no burden here).
 	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	if _, err := db.Exec("ATTACH DATABASE '" + strings.ReplaceAll(models.SearchIndexPath(dbPath), "'", "''") + "' AS search"); err != nil {
+		return nil, fmt.Errorf("seed: attach the search index: %w", err)
+	}
 	var merchantID uint
 	if err := db.QueryRow("SELECT id FROM merchants WHERE name = ?", merchant).Scan(&merchantID); err != nil {
 		return nil, fmt.Errorf("seed: merchant: %w", err)
@@ -417,7 +424,7 @@ func (w *seedWriter) write(c *seedChunkData) (err error) {
 	}
 	insDelivery := prep(`INSERT INTO deliveries(id, merchant_id, endpoint_id, received_at, remote_addr, headers, body, body_codec,
 		body_size, outcome, reason, status_code, event_id, event_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	insSearch := prep(`INSERT INTO delivery_search(rowid, body, headers) VALUES (?, ?, ?)`)
+	insSearch := prep(`INSERT INTO search.delivery_search(rowid, body, headers) VALUES (?, ?, ?)`)
 	insEvent := prep(`INSERT INTO events(id, merchant_id, endpoint_id, external_id, provider, type, canonical, order_ref, payment_id,
 		amount, has_amount, currency, customer_email, customer_phone, status, attempts, next_attempt_at, claim_token, last_error,
 		pending_trigger, pending_actor, applied, mark, mark_note, marked_by, marked_at, received_at, processed_at, delivery_count)
@@ -494,7 +501,7 @@ func (w *seedWriter) write(c *seedChunkData) (err error) {
 		w.orderCount++
 	}
 	// The seeded rows are indexed above, so the server's search indexer starts after them.
-	if _, err = tx.Exec(`UPDATE delivery_search_progress SET indexed_through = ?`, w.nextDelivery); err != nil {
+	if _, err = tx.Exec(`UPDATE search.delivery_search_progress SET indexed_through = ?`, w.nextDelivery); err != nil {
 		return fmt.Errorf("search progress: %w", err)
 	}
 	return tx.Commit()

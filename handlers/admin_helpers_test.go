@@ -145,10 +145,12 @@ func adminDatabaseContains(t *testing.T, a *testapp.App, s string) bool {
 		}
 		return false
 	}
-	if err := a.Store.DB.Exec("PRAGMA wal_checkpoint(FULL)").Error; err != nil {
+	if err := a.Store.DB.Exec("PRAGMA main.wal_checkpoint(FULL)").Error; err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(a.Config.Database + "*")
+	index, _ := filepath.Glob(models.SearchIndexPath(a.Config.Database) + "*")
+	files = append(files, index...)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -15,7 +15,7 @@ const lockedCheckpointFrames = 8192
 
 // SQLite's automatic checkpoint runs inside whichever commit crosses the WAL size threshold, and its
 // copying and fsyncs then hold up the ingest writer and every request in its batch. Connections turn
-// it off (see sqliteDriver), and this goroutine checkpoints beside the writer instead: a PASSIVE
+// it off (see openSQLite), and this goroutine checkpoints beside the writer instead: a PASSIVE
 // checkpoint takes no lock a writer or reader needs, so commits go on while it copies. But a writer
 // appending without pause outruns it, and the WAL then never restarts: in a 5-second burst it grew to
 // 550 MB, and every page read slows as the WAL index it searches grows. So when the WAL is past
@@ -68,7 +68,7 @@ func (s *Store) startCheckpointer() {
 // checkpoint runs one PASSIVE checkpoint and returns the WAL's frames and how many are now copied.
 func (s *Store) checkpoint() (log, done int, err error) {
 	var busy int
-	err = s.DB.Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &log, &done)
+	err = s.DB.Raw("PRAGMA main.wal_checkpoint(PASSIVE)").Row().Scan(&busy, &log, &done)
 	return log, done, err
 }
 

@@ -35,13 +35,15 @@ type Store struct {
 	writeMu       sync.Mutex
 	ingestWaiting atomic.Int64
 	lastIngest    atomic.Int64 // wall clock of the last webhook queued, in Unix nanoseconds
-	lastComplete  atomic.Int64 // wall clock of the last batch of events completed, in Unix nanoseconds
 	// stopCheckpoints and checkpointsDone run the SQLite checkpointer; see startCheckpointer.
 	stopCheckpoints, checkpointsDone chan struct{}
 	// ingestCache keeps endpoints and their opened secrets for the ingest path; see IngestTarget.
 	ingestCache ingestCache
 	// indexer writes the SQLite search index behind the ingest writer; see search_indexer.go.
 	indexer atomic.Pointer[searchIndexer]
+	// searchDB is SQLite's search index file (nil on PostgreSQL), whose only writers are the
+	// indexer and purges; DB reads it through a read-only attachment. See openSQLite.
+	searchDB *gorm.DB
 }
 
 // Options configure Open.
@@ -62,19 +64,16 @@ type Options struct {
 
 // Open opens (creating if needed) the database and migrates it.
 func Open(o Options) (*Store, error) {
-	var (
-		db  *gorm.DB
-		err error
-	)
-	if IsPostgresDSN(o.DSN) {
-		db, err = openPostgres(o)
-	} else {
-		db, err = openSQLite(o)
-	}
+	box, err := NewBox(o.Key, o.RetiredKeys...)
 	if err != nil {
 		return nil, err
 	}
-	box, err := NewBox(o.Key, o.RetiredKeys...)
+	var db, searchDB *gorm.DB
+	if IsPostgresDSN(o.DSN) {
+		db, err = openPostgres(o)
+	} else {
+		db, searchDB, err = openSQLite(o)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +86,7 @@ func Open(o Options) (*Store, error) {
 		clock := now
 		now = func() time.Time { return clock().Truncate(time.Microsecond) }
 	}
-	s := &Store{DB: db, box: box, now: now}
+	s := &Store{DB: db, searchDB: searchDB, box: box, now: now}
 	if err := s.migrate(); err != nil {
 		s.Close()
 		return nil, err
@@ -108,7 +107,13 @@ func gormConfig() *gorm.Config {
 	}
 }
 
-func openSQLite(o Options) (*gorm.DB, error) {
+// openSQLite opens the database file and, beside it, the file of its search index (see
+// SearchIndexPath). The index has a file of its own so that indexing never holds the main file's
+// single write lock: FTS5's work for every body, under that lock, either held up the webhooks and
+// the workers or, deferred to them, fell behind without bound under steady traffic. The main pool
+// attaches the index read-only, so searches still join it to the deliveries in one query; the
+// index's own pool is its only writer.
+func openSQLite(o Options) (db, searchDB *gorm.DB, err error) {
 	if o.Synchronous == "" {
 		o.Synchronous = "NORMAL"
 	}
@@ -118,28 +123,60 @@ func openSQLite(o Options) (*gorm.DB, error) {
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("store: create data directory: %w", err)
+			return nil, nil, fmt.Errorf("store: create data directory: %w", err)
 		}
+	}
+	params := "?_journal_mode=WAL&_synchronous=" + o.Synchronous + "&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate"
+
+	// The index goes first: the main pool's connections attach it as they open.
+	searchPath := SearchIndexPath(path)
+	searchDB, err = gorm.Open(sqlite.New(sqlite.Config{Conn: sqlitePool("file:"+searchPath+params+"&_cache_size=-4000", "")}), gormConfig())
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open %s: %w", searchPath, err)
+	}
+	if err := migrateSearchFile(searchDB); err != nil {
+		closeGorm(searchDB)
+		return nil, nil, err
+	}
+	// The indexer and a purge at a time; the main pool reads the index through its attachment.
+	setPool(searchDB, 2)
+
+	attach, err := attachSearchSQL(searchPath)
+	if err != nil {
+		closeGorm(searchDB)
+		return nil, nil, fmt.Errorf("store: %w", err)
 	}
 	// Each connection has its own page cache, of 8 MB: at 20 MB, the eight connections' caches (and
 	// the C heap they left behind) took the server past 150 MB resident through a 10 s ingest burst;
 	// at 8 MB the pages at 1M deliveries stay well within their targets (the overview, the slowest,
-	// at p95 34 ms against 26 ms with 20 MB).
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=" + o.Synchronous +
-		"&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate&_cache_size=-8000"
-	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver(), DSN: dsn}), gormConfig())
+	// at p95 34 ms against 26 ms with 20 MB). Checkpoints are left to the store's checkpointer (see
+	// startCheckpointer).
+	pool := sqlitePool("file:"+path+params+"&_cache_size=-8000", "PRAGMA wal_autocheckpoint = 0; "+attach)
+	db, err = gorm.Open(sqlite.New(sqlite.Config{Conn: pool}), gormConfig())
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		closeGorm(searchDB)
+		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	// WAL lets readers run beside the one writer; the busy writers take turns in Go (see writeTx).
-	sqlDB.SetMaxOpenConns(8)
-	sqlDB.SetMaxIdleConns(8)
+	setPool(db, 8)
+	return db, searchDB, nil
+}
+
+// setPool keeps n SQLite connections open for good: a connection's page cache is what it has read.
+func setPool(db *gorm.DB, n int) {
+	sqlDB, _ := db.DB()
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
 	sqlDB.SetConnMaxLifetime(0)
-	return db, nil
+}
+
+// closeGorm closes the pool under db.
+func closeGorm(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
 }
 
 func openPostgres(o Options) (*gorm.DB, error) {
@@ -196,11 +233,11 @@ func RedactDSN(dsn string) string {
 func (s *Store) Close() error {
 	s.stopSearchIndexer()
 	s.stopCheckpointer()
-	sqlDB, err := s.DB.DB()
-	if err != nil {
-		return err
+	err := closeGorm(s.DB)
+	if s.searchDB != nil {
+		err = errors.Join(err, closeGorm(s.searchDB))
 	}
-	return sqlDB.Close()
+	return err
 }
 
 // Now is the store's clock, in UTC.

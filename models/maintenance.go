@@ -4,27 +4,40 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"time"
 
 	"gorm.io/gorm"
 )
 
-// Backup writes a consistent copy of the database to path while the server keeps running. SQLite's
-// VACUUM INTO reads one snapshot of the WAL-mode database, so writers are not blocked while it runs.
+// Backup writes a consistent copy of the database to path, and of its search index beside it (see
+// SearchIndexPath), while the server keeps running. SQLite's VACUUM INTO reads one snapshot of a
+// WAL-mode database, so writers are not blocked while it runs. The index is copied first: its copy
+// then never claims a delivery the database's copy lacks, and the indexer of a restored database
+// goes on from the index's mark (a restore without the index file rebuilds it).
 func (s *Store) Backup(path string) error {
 	if s.Postgres() {
 		return ErrBackupPostgres
 	}
-	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("store: backup: %s already exists; choose a new file", path)
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("store: backup: %w", err)
+	searchPath := SearchIndexPath(path)
+	for _, p := range []string{path, searchPath} {
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("store: backup: %s already exists; choose a new file", p)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("store: backup: %w", err)
+		}
 	}
-	if err := s.DB.Exec("VACUUM INTO ?", path).Error; err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
+	for _, c := range []struct {
+		db   *gorm.DB
+		path string
+	}{{s.searchDB, searchPath}, {s.DB, path}} {
+		if err := c.db.Exec("VACUUM INTO ?", c.path).Error; err != nil {
+			return fmt.Errorf("store: backup to %s: %w", c.path, err)
+		}
+		if err := os.Chmod(c.path, 0o600); err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
 	}
-	return os.Chmod(path, 0o600)
+	return nil
 }
 
 // ErrBackupPostgres answers a backup of a PostgreSQL database, which PostgreSQL's own tools make.
@@ -103,44 +116,39 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeResult, error) {
 	return res, nil
 }
 
-// deleteDeliveries removes deliveries, their search entries and their share of the delivery counts
-// in one short transaction. The counts subtract what the DELETE itself returns, so a delivery that
-// another purge removed first is not subtracted twice.
+// deleteDeliveries removes deliveries and their share of the delivery counts in one short
+// transaction, with their search entries (on SQLite, from the index's file right after; see
+// unindexDeliveries). The counts subtract what the DELETE itself returns, so a delivery that another
+// purge removed first is not subtracted twice.
 func (s *Store) deleteDeliveries(ids []uint) error {
+	var gone []uint
 	err := s.DB.Transaction(func(tx *gorm.DB) error {
 		if isPostgres(tx) {
 			if err := tx.Exec("DELETE FROM delivery_search WHERE delivery_id IN ?", ids).Error; err != nil {
 				return err
 			}
-		} else {
-			// Only deliveries the indexer has reached are in the index; it skips those deleted before.
-			mark, err := searchMarkIn(tx)
-			if err != nil {
-				return err
-			}
-			indexed := slices.DeleteFunc(slices.Clone(ids), func(id uint) bool { return id > mark })
-			if len(indexed) > 0 {
-				if err := tx.Exec("DELETE FROM delivery_search WHERE rowid IN ?", indexed).Error; err != nil {
-					return err
-				}
-			}
 		}
 		var deleted []struct {
-			MerchantID, EndpointID uint
-			Hour                   int64
-			Outcome                Outcome
+			ID, MerchantID, EndpointID uint
+			Hour                       int64
+			Outcome                    Outcome
 		}
-		err := tx.Raw(`DELETE FROM deliveries WHERE id IN ? RETURNING merchant_id, endpoint_id, `+
+		err := tx.Raw(`DELETE FROM deliveries WHERE id IN ? RETURNING id, merchant_id, endpoint_id, `+
 			unixHourSQL(tx, "received_at")+` AS hour, outcome`, ids).Scan(&deleted).Error
 		if err != nil {
 			return err
 		}
 		keys := make([]deliveryCountKey, len(deleted))
+		gone = make([]uint, len(deleted))
 		for i, d := range deleted {
 			keys[i] = deliveryCountKey{merchantID: d.MerchantID, endpointID: d.EndpointID, hour: d.Hour, outcome: d.Outcome}
+			gone[i] = d.ID
 		}
 		return uncountDeliveries(tx, keys)
 	})
+	if err == nil {
+		err = s.unindexDeliveries(gone)
+	}
 	if err != nil {
 		return fmt.Errorf("store: delete deliveries: %w", err)
 	}

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -122,10 +123,16 @@ func TestBackupIsAConsistentCopy(t *testing.T) {
 	ing := models.NewIngester(s, 16, nil)
 	defer ing.Close()
 	ingestAt(t, s, ing, ep.ID, m.ID, "evt-1", models.StatusPending)
+	if err := s.CatchUpSearch(); err != nil {
+		t.Fatal(err)
+	}
 
 	path := filepath.Join(t.TempDir(), "backup.db")
 	if err := s.Backup(path); err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(models.SearchIndexPath(path)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("search index copy: %v, %v; want a file of mode 0600 beside the backup", fi, err)
 	}
 	if err := s.Backup(path); err == nil {
 		t.Fatal("a second backup over an existing file should refuse")
@@ -142,5 +149,9 @@ func TestBackupIsAConsistentCopy(t *testing.T) {
 	evs, _, err := copyStore.Events(models.EventFilter{MerchantID: m.ID})
 	if err != nil || len(evs) != 1 || evs[0].ExternalID != "evt-1" {
 		t.Fatalf("events in backup = %v, %v", evs, err)
+	}
+	hits, err := copyStore.Search(models.SearchFilter{MerchantID: m.ID, Terms: []string{"evt-1"}})
+	if err != nil || len(hits.Hits) != 1 {
+		t.Fatalf("search in backup found %d deliveries (%v), want 1", len(hits.Hits), err)
 	}
 }

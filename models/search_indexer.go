@@ -18,7 +18,9 @@ import (
 // pile up, so indexing each small ingest batch made the single writer spend a third of its commit
 // writing and merging tiny segments, and doubled the pages each commit wrote to the WAL. The indexer
 // instead indexes what has arrived in batches of up to searchIndexBatch deliveries, a moment after
-// the ingest writer wakes it, in its own short transactions.
+// the ingest writer wakes it, in its own short transactions, in the index's own file (see
+// openSQLite): it never holds the main file's write lock, so it keeps up under steady traffic
+// without holding up the webhooks or the workers.
 //
 // delivery_search_progress holds the newest delivery id indexed: every delivery at or below it is in
 // the index, none above it. That works because SQLite's single writer hands out delivery ids in
@@ -31,20 +33,19 @@ import (
 // searchIndexBatch is the most deliveries one indexing transaction reads and indexes.
 const searchIndexBatch = 1000
 
-// searchIndexBusyBatch is the most while webhooks are arriving: the indexer holds the database's single
-// writer while it writes, and the webhooks wait for it.
-const searchIndexBusyBatch = 32
-
 // searchIndexDelay is how long the indexer lets deliveries gather after being woken, so that a
 // burst is indexed in large batches. A search never waits for it: it catches up itself.
 const searchIndexDelay = 100 * time.Millisecond
 
 // searchPendingMax bounds the search text the ingest writer hands the indexer (about 2 KB each);
 // beyond it, deliveries are read back from the database instead. The hand-off saves that read while
-// the indexer keeps up; in a longer burst the indexer waits for the burst to pass, and text held
-// for it all that time would be 16 MB of heap at 8,192 (and twice that in resident memory, with the
-// garbage collector's headroom).
+// the indexer keeps up; text held through a burst it falls behind in would be 16 MB of heap at
+// 8,192 (and twice that in resident memory, with the garbage collector's headroom).
 const searchPendingMax = 2048
+
+// searchBatchBytes bounds the text of one batch, and of what is handed in, by size: at most 8 MiB of
+// bodies (of up to max_body_bytes each) are held at a time, however large they are.
+const searchBatchBytes = 8 << 20
 
 // searchIndexer runs the SQLite indexing goroutine.
 type searchIndexer struct {
@@ -55,8 +56,9 @@ type searchIndexer struct {
 
 	// pending is the text of deliveries just committed, in id order, as the ingest writer computed
 	// it: indexing from it saves reading each body back and decompressing it.
-	pendingMu sync.Mutex
-	pending   []searchDoc
+	pendingMu    sync.Mutex
+	pending      []searchDoc
+	pendingBytes int
 }
 
 // searchDoc is one delivery's text for the index (see searchText).
@@ -64,6 +66,8 @@ type searchDoc struct {
 	id            uint
 	body, headers string
 }
+
+func (d searchDoc) size() int { return len(d.body) + len(d.headers) }
 
 // migrateSearchProgress creates the progress row. A database that already has deliveries when the
 // row is created was indexed as they arrived (before the indexer existed), so the mark starts at
@@ -105,25 +109,6 @@ func (s *Store) startSearchIndexer() {
 	}()
 }
 
-// maxIndexDeferral is the longest the indexer lets event processing go first.
-const maxIndexDeferral = 2 * time.Second
-
-// deferToProcessing waits, up to maxIndexDeferral, while the workers are completing events: both
-// need the single writer, and an order's status matters more than how soon a search finds a
-// delivery without catching up (a search always catches up first, see CatchUpSearch).
-func (s *Store) deferToProcessing(stop <-chan struct{}) {
-	for deadline := time.Now().Add(maxIndexDeferral); time.Now().Before(deadline); {
-		if time.Since(time.Unix(0, s.lastComplete.Load())) > 100*time.Millisecond {
-			return
-		}
-		select {
-		case <-stop:
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 // stopSearchIndexer stops the goroutine; what it had not indexed is indexed at the next start, or by
 // the next search.
 func (s *Store) stopSearchIndexer() {
@@ -140,9 +125,14 @@ func (s *Store) handSearchIndexer(docs []searchDoc) {
 	if ix == nil {
 		return
 	}
+	size := 0
+	for _, d := range docs {
+		size += d.size()
+	}
 	ix.pendingMu.Lock()
-	if len(ix.pending)+len(docs) <= searchPendingMax {
+	if len(ix.pending)+len(docs) <= searchPendingMax && ix.pendingBytes+size <= searchBatchBytes {
 		ix.pending = append(ix.pending, docs...)
+		ix.pendingBytes += size
 	}
 	ix.pendingMu.Unlock()
 	select {
@@ -157,6 +147,7 @@ func (ix *searchIndexer) takePending(mark uint, limit int) []searchDoc {
 	defer ix.pendingMu.Unlock()
 	i := 0
 	for i < len(ix.pending) && ix.pending[i].id <= mark {
+		ix.pendingBytes -= ix.pending[i].size()
 		i++
 	}
 	ix.pending = ix.pending[i:]
@@ -169,7 +160,7 @@ func (ix *searchIndexer) takePending(mark uint, limit int) []searchDoc {
 // dropPending forgets the handed-in documents, when they turn out not to cover the deliveries.
 func (ix *searchIndexer) dropPending() {
 	ix.pendingMu.Lock()
-	ix.pending = nil
+	ix.pending, ix.pendingBytes = nil, 0
 	ix.pendingMu.Unlock()
 }
 
@@ -207,9 +198,8 @@ func searchMarkIn(db *gorm.DB) (mark uint, err error) {
 var errSearchMarkMoved = errors.New("search index mark moved")
 
 // indexSearchBacklog indexes the deliveries above the mark, searchIndexBatch at a time, until none
-// are left, and returns how many it indexed. The background indexer passes its stop channel, and
-// lets event processing go first before each batch (deferToProcessing); a search catching up
-// passes nil and does not wait.
+// are left, and returns how many it indexed. The background indexer passes its stop channel, which
+// ends the pass between batches; a search catching up passes nil.
 func (s *Store) indexSearchBacklog(background <-chan struct{}) (int, error) {
 	if s.Postgres() {
 		return 0, nil
@@ -221,7 +211,11 @@ func (s *Store) indexSearchBacklog(background <-chan struct{}) (int, error) {
 	total := 0
 	for {
 		if background != nil {
-			s.deferToProcessing(background)
+			select {
+			case <-background:
+				return total, nil
+			default:
+			}
 		}
 		ix.mu.Lock()
 		n, err := s.indexSearchBatch(ix)
@@ -236,51 +230,45 @@ func (s *Store) indexSearchBacklog(background <-chan struct{}) (int, error) {
 	}
 }
 
-// errSearchPendingIncomplete means the handed-in documents missed a delivery above the mark; the
-// batch is then read from the database.
-var errSearchPendingIncomplete = errors.New("search documents handed in miss a delivery")
-
-// indexSearchBatch indexes up to searchIndexBatch deliveries above the mark (searchIndexBusyBatch
-// while webhooks arrive). Their text comes from what the ingest writer handed in or, when that does
-// not cover them (after a restart, or beyond searchPendingMax), from the rows, read outside the write
-// transaction. Inside it, only the deliveries still there (a purge may have removed some
-// meanwhile) are indexed, and the mark moves past them.
+// indexSearchBatch indexes up to searchIndexBatch deliveries above the mark. Their text comes from
+// what the ingest writer handed in or, when that does not cover them (after a restart, or beyond
+// searchPendingMax), from the rows. Only the deliveries still there (a purge may have removed
+// some meanwhile) are indexed, and the mark moves past them in the same transaction of the index's
+// file. A purge in this process waits for ix.mu before it unindexes (see unindexDeliveries), so
+// it never misses a delivery this batch indexes after reading it still there.
 func (s *Store) indexSearchBatch(ix *searchIndexer) (int, error) {
-	mark, err := searchMarkIn(s.DB)
+	mark, err := searchMarkIn(s.searchDB)
 	if err != nil {
 		return 0, fmt.Errorf("store: search progress: %w", err)
 	}
-	limit := searchIndexBatch
-	if s.IngestBusy() {
-		limit = searchIndexBusyBatch
-	}
-	docs := ix.takePending(mark, limit)
+	docs := ix.takePending(mark, searchIndexBatch)
 	handed := len(docs) > 0
 	if !handed {
-		if docs, err = s.readSearchDocs(mark, limit); err != nil || len(docs) == 0 {
+		if docs, err = s.readSearchDocs(mark, searchIndexBatch); err != nil || len(docs) == 0 {
 			return 0, err
 		}
 	}
 	last := docs[len(docs)-1].id
-	err = s.writeTx(func(tx *gorm.DB) error {
-		var present []uint
-		if err := tx.Raw(`SELECT id FROM deliveries WHERE id > ? AND id <= ? ORDER BY id`, mark, last).Scan(&present).Error; err != nil {
-			return err
+	var present []uint
+	if err := s.DB.Raw(`SELECT id FROM deliveries WHERE id > ? AND id <= ? ORDER BY id`, mark, last).Scan(&present).Error; err != nil {
+		return 0, fmt.Errorf("store: index deliveries for search: %w", err)
+	}
+	keep := make([]searchDoc, 0, len(present))
+	rest := docs
+	for _, id := range present {
+		for len(rest) > 0 && rest[0].id < id {
+			rest = rest[1:] // purged meanwhile
 		}
-		keep := make([]searchDoc, 0, len(present))
-		rest := docs
-		for _, id := range present {
-			for len(rest) > 0 && rest[0].id < id {
-				rest = rest[1:] // purged meanwhile
+		if len(rest) == 0 || rest[0].id != id {
+			if handed {
+				ix.dropPending()
+				return 0, errSearchMarkMoved // start again, from the rows
 			}
-			if len(rest) == 0 || rest[0].id != id {
-				return errSearchPendingIncomplete
-			}
-			keep = append(keep, rest[0])
+			return 0, fmt.Errorf("store: index deliveries for search: delivery %d was not read", id)
 		}
-		if err := insertSearchDocs(tx, keep); err != nil {
-			return err
-		}
+		keep = append(keep, rest[0])
+	}
+	err = s.searchDB.Transaction(func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE delivery_search_progress SET indexed_through = ? WHERE indexed_through = ?`, last, mark)
 		if res.Error != nil {
 			return res.Error
@@ -288,12 +276,9 @@ func (s *Store) indexSearchBatch(ix *searchIndexer) (int, error) {
 		if res.RowsAffected != 1 {
 			return errSearchMarkMoved
 		}
-		return nil
+		return insertSearchDocs(tx, keep)
 	})
 	switch {
-	case errors.Is(err, errSearchPendingIncomplete) && handed:
-		ix.dropPending()
-		return 0, errSearchMarkMoved // start again, from the rows
 	case errors.Is(err, errSearchMarkMoved):
 		return 0, err
 	case err != nil:
@@ -302,11 +287,59 @@ func (s *Store) indexSearchBatch(ix *searchIndexer) (int, error) {
 	return len(docs), nil
 }
 
-// readSearchDocs reads up to limit deliveries above mark and prepares their text.
+// unindexDeliveries removes purged deliveries from the SQLite index, after the purge has deleted
+// them from the main file. Only those at or below the mark are in the index, and the indexer skips
+// the others, which it will find gone. Holding ix.mu keeps the indexer from indexing, between the
+// two, a delivery it read before the purge; a purge from another process (hooklog purge beside a
+// running server) can race it and leave an entry for a delivery that is gone, which costs a few
+// bytes and nothing else: ids are never reused, and a search joins every entry to its delivery.
+func (s *Store) unindexDeliveries(ids []uint) error {
+	if s.Postgres() || len(ids) == 0 {
+		return nil
+	}
+	ix := s.indexer.Load()
+	if ix == nil {
+		ix = &searchIndexer{}
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return s.searchDB.Transaction(func(tx *gorm.DB) error {
+		mark, err := searchMarkIn(tx)
+		if err != nil {
+			return err
+		}
+		indexed := slices.DeleteFunc(slices.Clone(ids), func(id uint) bool { return id > mark })
+		if len(indexed) == 0 {
+			return nil
+		}
+		return tx.Exec("DELETE FROM delivery_search WHERE rowid IN ?", indexed).Error
+	})
+}
+
+// readSearchDocs reads up to limit deliveries above mark, and at most searchBatchBytes of bodies
+// (but at least one delivery), and prepares their text.
 func (s *Store) readSearchDocs(mark uint, limit int) ([]searchDoc, error) {
+	var sizes []struct {
+		ID       uint
+		BodySize int
+	}
+	err := s.DB.Model(&Delivery{}).Select("id", "body_size").Where("id > ?", mark).Order("id").Limit(limit).Scan(&sizes).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: read deliveries to index: %w", err)
+	}
+	if len(sizes) == 0 {
+		return nil, nil
+	}
+	through, total := sizes[0].ID, 0
+	for _, d := range sizes {
+		if total += d.BodySize; total > searchBatchBytes {
+			break
+		}
+		through = d.ID
+	}
 	var rows []Delivery
-	err := s.DB.Select("id", "headers", "body", "body_codec").Where("id > ?", mark).Order("id").
-		Limit(limit).Find(&rows).Error
+	err = s.DB.Select("id", "headers", "body", "body_codec").Where("id > ? AND id <= ?", mark, through).Order("id").
+		Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: read deliveries to index: %w", err)
 	}

@@ -2,9 +2,13 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,9 +163,8 @@ func TestPurgeBeforeIndexing(t *testing.T) {
 }
 
 // Deliveries committed but not indexed when the process stopped are indexed when the store opens
-// again, without a search asking; and a database indexed before the mark existed (every delivery
-// indexed as it arrived) is not indexed twice.
-func TestSearchIndexAfterRestartAndUpgrade(t *testing.T) {
+// again, without a search asking.
+func TestSearchIndexAfterRestart(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "hooklog.db")
 	s, ep := indexerFixture(t, dsn)
 	s.stopSearchIndexer()
@@ -172,33 +175,107 @@ func TestSearchIndexAfterRestartAndUpgrade(t *testing.T) {
 	s.Close()
 
 	s2, _ := indexerFixture(t, dsn)
+	waitIndexed(t, s2, "heron", 4)
+}
+
+// waitIndexed waits for the background indexer to hold want deliveries matching word.
+func waitIndexed(t *testing.T, s *Store, word string, want int64) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if matching, _ := indexed(t, s2, "heron"); matching == 4 {
-			break
+		matching, all := indexed(t, s, word)
+		if matching == want && all == want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("deliveries left by the last run were not indexed at start")
+			t.Fatalf("index holds %d rows matching %q and %d in all, want %d of each", matching, word, all, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// An upgrade: the progress row did not exist, and every delivery was already indexed.
-	s2.stopSearchIndexer()
-	if err := s2.DB.Exec("DROP TABLE delivery_search_progress").Error; err != nil {
+}
+
+// A database whose index an earlier version kept inside the main file (with the mark, or from
+// before the mark existed, when every delivery was indexed as it arrived) has it moved to the
+// index's own file when it opens: nothing is indexed again or lost, and the old tables are gone.
+func TestSearchIndexMovesOutOfTheMainFile(t *testing.T) {
+	for _, withMark := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mark=%v", withMark), func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "hooklog.db")
+			s, ep := indexerFixture(t, dsn)
+			ids := ingestN(t, s, ep, 5, "egret")
+			if err := s.CatchUpSearch(); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			oldLayout(t, dsn, withMark)
+
+			s2, _ := indexerFixture(t, dsn)
+			s2.stopSearchIndexer() // what the index holds now is what was moved
+			if mark := searchMark(t, s2); mark != slices.Max(ids) {
+				t.Fatalf("mark after the move = %d, want the newest delivery %d", mark, slices.Max(ids))
+			}
+			if matching, all := indexed(t, s2, "egret"); matching != 5 || all != 5 {
+				t.Fatalf("index holds %d matching rows and %d in all after the move; want 5 of each", matching, all)
+			}
+			var left int64
+			if err := s2.DB.Raw(`SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'delivery_search%'`).Scan(&left).Error; err != nil {
+				t.Fatal(err)
+			}
+			if left != 0 {
+				t.Fatalf("main file still holds %d search tables", left)
+			}
+		})
+	}
+}
+
+// oldLayout rewrites a closed store's files into the layout of the versions that kept the index in
+// the main file: the index's tables (and, withMark, the progress row) move into it, and the index
+// file is deleted.
+func oldLayout(t *testing.T, dsn string, withMark bool) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.migrateSearchProgress(); err != nil {
-		t.Fatal(err)
+	defer db.Close()
+	stmts := []string{
+		`ATTACH DATABASE '` + SearchIndexPath(dsn) + `' AS ix`,
+		`CREATE VIRTUAL TABLE main.delivery_search USING fts5(
+			body, headers, content='', contentless_delete=1, tokenize="unicode61 tokenchars '_@.+-'")`,
 	}
-	if _, newest, _ := s2.searchProgress(); searchMark(t, s2) != newest {
-		t.Fatalf("mark after upgrade = %d, want the newest delivery %d", searchMark(t, s2), newest)
+	for _, tbl := range searchShadowTables {
+		stmts = append(stmts, `DELETE FROM main.`+tbl, `INSERT INTO main.`+tbl+` SELECT * FROM ix.`+tbl)
 	}
-	if err := s2.CatchUpSearch(); err != nil {
-		t.Fatal(err)
+	if withMark {
+		stmts = append(stmts, `CREATE TABLE main.delivery_search_progress AS SELECT * FROM ix.delivery_search_progress`)
 	}
-	if matching, all := indexed(t, s2, "heron"); matching != 4 || all != 4 {
-		t.Fatalf("index holds %d matching rows and %d in all after the upgrade; want 4 of each", matching, all)
+	stmts = append(stmts, `DETACH DATABASE ix`)
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(SearchIndexPath(dsn) + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A deleted index file is rebuilt from the deliveries when the store opens.
+func TestSearchIndexRebuildsWhenItsFileIsGone(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "hooklog.db")
+	s, ep := indexerFixture(t, dsn)
+	ingestN(t, s, ep, 7, "plover")
+	waitIndexed(t, s, "plover", 7)
+	s.Close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(SearchIndexPath(dsn) + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	s2, _ := indexerFixture(t, dsn)
+	waitIndexed(t, s2, "plover", 7)
 }
 
 // Text handed in by the ingest writer that misses deliveries (as after the handed-in text reached
@@ -223,5 +300,50 @@ func TestSearchIndexerFallsBackWhenHandedTextHasGaps(t *testing.T) {
 	}
 	if matching, all := indexed(t, s, "osprey"); matching != 6 || all != 6 {
 		t.Fatalf("index holds %d matching rows and %d in all; want 6 of each", matching, all)
+	}
+}
+
+// Large bodies are indexed a few at a time: a batch, and the text handed in, hold at most
+// searchBatchBytes of them (and a batch at least one, however large).
+func TestSearchIndexerBoundsBatchesBySize(t *testing.T) {
+	s, ep := indexerFixture(t, filepath.Join(t.TempDir(), "hooklog.db"))
+	s.stopSearchIndexer()
+	const size = 3 << 20 // three fit in searchBatchBytes (8 MiB), not four
+	big := strings.Repeat("kittiwake ", size/10)
+	ing := NewIngester(s, 64, nil)
+	for i := range 4 {
+		in := countIncoming(ep, s.Now(), fmt.Sprintf("big-%d", i), StatusPending)
+		in.Delivery.Body, in.Delivery.BodySize = []byte(big), int64(len(big))
+		if _, err := ing.Store(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ing.Close()
+	docs, err := s.readSearchDocs(0, searchIndexBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 {
+		t.Fatalf("a batch read %d bodies of 3 MiB, want 2", len(docs))
+	}
+	huge, err := s.readSearchDocs(docs[1].id, searchIndexBatch)
+	if err != nil || len(huge) != 2 {
+		t.Fatalf("next batch read %d bodies (%v), want 2", len(huge), err)
+	}
+
+	ix := &searchIndexer{wake: make(chan struct{}, 1)}
+	s.indexer.Store(ix)
+	defer s.indexer.Store(nil)
+	for i := range 4 {
+		s.handSearchIndexer([]searchDoc{{id: uint(i + 1), body: big}})
+	}
+	if len(ix.pending) != 2 || ix.pendingBytes != 2*len(big) {
+		t.Fatalf("handed-in text holds %d bodies of 3 MiB (%d bytes), want 2", len(ix.pending), ix.pendingBytes)
+	}
+	if err := s.CatchUpSearch(); err != nil {
+		t.Fatal(err)
+	}
+	if matching, all := indexed(t, s, "kittiwake"); matching != 4 || all != 4 {
+		t.Fatalf("index holds %d matching rows and %d in all; want 4 of each", matching, all)
 	}
 }
