@@ -91,7 +91,7 @@ func (s *Store) startSearchIndexer() {
 	ix.wake <- struct{}{}
 	go func() {
 		defer close(ix.done)
-		untidy := false // indexed since the last tidySearchIndex
+		untidy := true // indexed since the last tidySearchIndex (or by an earlier run)
 		for {
 			var quiet <-chan time.Time
 			if untidy {
