@@ -35,6 +35,7 @@ type Store struct {
 	writeMu       sync.Mutex
 	ingestWaiting atomic.Int64
 	lastIngest    atomic.Int64 // wall clock of the last webhook queued, in Unix nanoseconds
+	lastComplete  atomic.Int64 // wall clock of the last batch of events completed, in Unix nanoseconds
 	// stopCheckpoints and checkpointsDone run the SQLite checkpointer; see startCheckpointer.
 	stopCheckpoints, checkpointsDone chan struct{}
 	// ingestCache keeps endpoints and their opened secrets for the ingest path; see IngestTarget.

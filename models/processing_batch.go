@@ -37,6 +37,7 @@ func (s *Store) CompleteEvents(items []Completion) []CompletionResult {
 		return out
 	}
 	now := s.Now()
+	defer s.lastComplete.Store(time.Now().UnixNano())
 	err := s.writeTx(func(tx *gorm.DB) error { return s.completeIn(tx, items, out, now) })
 	switch {
 	case err != nil && len(items) > 1:

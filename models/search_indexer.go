@@ -101,6 +101,9 @@ func (s *Store) startSearchIndexer() {
 			case <-ix.stop:
 				return
 			case <-quiet:
+				if s.IngestBusy() || time.Since(time.Unix(0, s.lastComplete.Load())) < searchTidyAfter {
+					continue // the workers are draining a burst: the CPU is theirs first
+				}
 				if err := s.tidySearchIndex(ix); err != nil {
 					slog.Warn("store: search index merge", "err", err)
 				}
@@ -129,7 +132,8 @@ func (s *Store) startSearchIndexer() {
 // usual few once webhooks stop arriving for a moment.
 const searchAutomerge = 16
 
-// searchTidyAfter is how long the indexer waits without new deliveries before it merges segments.
+// searchTidyAfter is how long the indexer waits without new deliveries, and without events
+// completed, before it merges segments.
 const searchTidyAfter = 5 * time.Second
 
 // tidySearchIndex merges the index's segments down to fewer than four of a size (FTS5's usermerge),
