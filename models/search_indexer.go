@@ -69,21 +69,6 @@ type searchDoc struct {
 
 func (d searchDoc) size() int { return len(d.body) + len(d.headers) }
 
-// migrateSearchProgress creates the progress row. A database that already has deliveries when the
-// row is created was indexed as they arrived (before the indexer existed), so the mark starts at
-// the newest of them.
-func (s *Store) migrateSearchProgress() error {
-	for _, stmt := range []string{
-		`CREATE TABLE IF NOT EXISTS delivery_search_progress (id integer PRIMARY KEY CHECK (id = 1), indexed_through integer NOT NULL)`,
-		`INSERT OR IGNORE INTO delivery_search_progress (id, indexed_through) SELECT 1, COALESCE(MAX(id), 0) FROM deliveries`,
-	} {
-		if err := s.DB.Exec(stmt).Error; err != nil {
-			return fmt.Errorf("store: create search progress: %w", err)
-		}
-	}
-	return nil
-}
-
 // startSearchIndexer starts the goroutine, which first indexes whatever an earlier run left behind.
 func (s *Store) startSearchIndexer() {
 	ix := &searchIndexer{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
@@ -127,8 +112,8 @@ func (s *Store) startSearchIndexer() {
 
 // searchAutomerge is how many index segments of one size FTS5 lets pile up before it merges them
 // while indexing (its default is 4). Merging is most of what indexing costs: at 16, each delivery's
-// entries are rewritten about half as often, and indexing took 35% less time in
-// BenchmarkFTSBatch. A search reads every segment, so tidySearchIndex merges them down to SQLite's
+// entries are rewritten about half as often, and indexing took about a third less time in
+// BenchmarkSearchIndexBatch. A search reads every segment, so tidySearchIndex merges them down to SQLite's
 // usual few once webhooks stop arriving for a moment.
 const searchAutomerge = 16
 
