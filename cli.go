@@ -22,7 +22,8 @@ import (
 
 // bootstrap makes a fresh installation usable at once: with no users at all it creates a merchant,
 // an admin with a generated password and a test endpoint, and writes how to log in to a 0600 file in
-// the data directory. Every start prints where that is.
+// the data directory; it prints the same, without the endpoint's signing secret. Every start prints
+// where that file is.
 func (e *env) bootstrap(cfg config.Config, store *models.Store) error {
 	notePath := filepath.Join(cfg.DataDir, "first-login.txt")
 	var users int64
@@ -57,7 +58,8 @@ func (e *env) bootstrap(cfg config.Config, store *models.Store) error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	url := ep.IngestURL(cfg.BaseURL)
-	note := fmt.Sprintf(`Hooklog first login
+	note := func(secret string) string {
+		return fmt.Sprintf(`Hooklog first login
   Dashboard: %s/login
   Email:     %s
   Password:  %s
@@ -67,11 +69,14 @@ Try it:
   hooklog send --url %s --provider generic --secret %s --type payment.completed --order ord_1001 --amount 25.00 --currency USD
 Add your own endpoints on the Endpoints page or with "hooklog endpoint add".
 `, cfg.BaseURL, email, password, url, url, secret)
-	if err := os.WriteFile(notePath, []byte(note), 0o600); err != nil {
+	}
+	if err := os.WriteFile(notePath, []byte(note(secret)), 0o600); err != nil {
 		return fmt.Errorf("bootstrap: write %s: %w", notePath, err)
 	}
-	fmt.Fprint(e.stdout, note)
-	fmt.Fprintf(e.stdout, "(kept in %s)\n", notePath)
+	// The endpoint's signing secret stays out of the output, which often ends up in a log; the note
+	// holds the command with it, ready to copy.
+	fmt.Fprint(e.stdout, note("SECRET"))
+	fmt.Fprintf(e.stdout, "(kept in %s, with the test endpoint's secret in place of SECRET)\n", notePath)
 	return nil
 }
 

@@ -577,16 +577,22 @@ func TestServe(t *testing.T) {
 	base := field(`Dashboard: (http://127\.0\.0\.1:\d+)/login`)
 	email := field(`Email: +(\S+)`)
 	password := field(`Password: +(\S+)`)
-	sendLine := field(`(?m)^\s+hooklog (send .*)$`)
-	notePath := field(`(?m)^\(kept in (.*)\)$`)
+	notePath := field(`(?m)^\(kept in (.*), with the test endpoint's secret in place of SECRET\)$`)
 	if email != "admin@example.com" || len(password) != 20 || notePath != filepath.Join(data, "first-login.txt") {
 		t.Errorf("login details: %q %q in %q", email, password, notePath)
 	}
 	assertMode(t, notePath, 0o600)
 	assertMode(t, filepath.Join(data, "secret.key"), 0o600)
 	note, err := os.ReadFile(notePath)
-	if err != nil || !strings.Contains(out, strings.TrimSpace(string(note))) {
-		t.Errorf("the note file differs from what was printed:\n%s", note)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The note is what was printed, with the test endpoint's signing secret where the output says SECRET.
+	sendLine := regexp.MustCompile(`(?m)^\s+hooklog (send .*)$`).FindStringSubmatch(string(note))
+	secret := regexp.MustCompile(`--secret (\S+)`).FindStringSubmatch(string(note))
+	if sendLine == nil || secret == nil || secret[1] == "SECRET" || strings.Contains(out, secret[1]) ||
+		!strings.Contains(out, strings.TrimSpace(strings.ReplaceAll(string(note), secret[1], "SECRET"))) {
+		t.Fatalf("the note file and the output do not match, or the output shows the secret:\n%s\n---\n%s", note, out)
 	}
 
 	if code, doc := getJSON(t, base+"/healthz"); code != 200 || doc["status"] != "ok" {
@@ -606,7 +612,7 @@ func TestServe(t *testing.T) {
 
 	// The suggested command delivers a signed sample to the test endpoint.
 	var sendOut, sendErr bytes.Buffer
-	if code := run(strings.Fields(sendLine), strings.NewReader(""), &sendOut, &sendErr, func(string) string { return "" }); code != 0 ||
+	if code := run(strings.Fields(sendLine[1]), strings.NewReader(""), &sendOut, &sendErr, func(string) string { return "" }); code != 0 ||
 		!strings.HasPrefix(sendOut.String(), "200 OK generic payment.completed\n") {
 		t.Fatalf("suggested send: exit %d, %q %q", code, sendOut.String(), sendErr.String())
 	}
