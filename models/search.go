@@ -92,6 +92,10 @@ func (s *Store) moveSearchIndexOut() error {
 			return tx.Exec(`UPDATE main.delivery_search_progress SET indexed_through = (` + mark + `)`).Error
 		})
 	})
+	if err == nil {
+		// The copied configuration is the old index's; the indexer's merge setting goes back on top.
+		err = migrateSearchFile(s.searchDB)
+	}
 	if err != nil {
 		return fmt.Errorf("store: move the search index to its own file: %w", err)
 	}

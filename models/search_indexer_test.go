@@ -227,6 +227,10 @@ func TestSearchIndexMovesOutOfTheMainFile(t *testing.T) {
 			if left != 0 {
 				t.Fatalf("main file still holds %d search tables", left)
 			}
+			var automerge int
+			if err := s2.DB.Raw(`SELECT v FROM delivery_search_config WHERE k = 'automerge'`).Scan(&automerge).Error; err != nil || automerge != searchAutomerge {
+				t.Fatalf("automerge after the move = %d (%v), want %d", automerge, err, searchAutomerge)
+			}
 		})
 	}
 }
