@@ -253,6 +253,8 @@ func oldLayout(t *testing.T, dsn string, withMark bool) {
 	for _, tbl := range searchShadowTables {
 		stmts = append(stmts, `DELETE FROM main.`+tbl, `INSERT INTO main.`+tbl+` SELECT * FROM ix.`+tbl)
 	}
+	// Earlier versions left FTS5's merge setting at its default.
+	stmts = append(stmts, `DELETE FROM main.delivery_search_config WHERE k = 'automerge'`)
 	if withMark {
 		stmts = append(stmts, `CREATE TABLE main.delivery_search_progress AS SELECT * FROM ix.delivery_search_progress`)
 	}
