@@ -20,22 +20,28 @@ func (s statusCounts) Backlog() int64 { return s["pending"] + s["processing"] }
 type watcher struct{ db, search *sql.DB }
 
 func openWatcher(path string) (*watcher, error) {
-	w, err := watch("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
+	db, err := watchDB("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=10000")
 	if err != nil {
 		return nil, err
 	}
-	ix, err := watch("sqlite3", "file:"+models.SearchIndexPath(path)+"?mode=ro&_busy_timeout=10000")
+	search, err := watchDB("sqlite3", "file:"+models.SearchIndexPath(path)+"?mode=ro&_busy_timeout=10000")
 	if err != nil {
-		w.Close()
+		db.Close()
 		return nil, err
 	}
-	w.search = ix.db
-	return w, nil
+	return &watcher{db: db, search: search}, nil
 }
 
-func openPostgresWatcher(dsn string) (*watcher, error) { return watch("pgx", dsn) }
+func openPostgresWatcher(dsn string) (*watcher, error) {
+	db, err := watchDB("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &watcher{db: db}, nil
+}
 
-func watch(driver, dsn string) (*watcher, error) {
+// watchDB opens one connection to a database the watcher reads.
+func watchDB(driver, dsn string) (*sql.DB, error) {
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, err
@@ -45,7 +51,7 @@ func watch(driver, dsn string) (*watcher, error) {
 		db.Close()
 		return nil, fmt.Errorf("watch database: %w", err)
 	}
-	return &watcher{db: db}, nil
+	return db, nil
 }
 
 func (w *watcher) Close() {

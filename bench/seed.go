@@ -146,7 +146,7 @@ func seedScale(dataDir, password string, o options) (*seedInfo, error) {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
-	if _, err := db.Exec("ATTACH DATABASE '" + strings.ReplaceAll(models.SearchIndexPath(dbPath), "'", "''") + "' AS search"); err != nil {
+	if _, err := db.Exec(attachSearchSQL(dbPath)); err != nil {
 		return nil, fmt.Errorf("seed: attach the search index: %w", err)
 	}
 	var merchantID uint

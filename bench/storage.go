@@ -38,8 +38,7 @@ func measureStorage(path string) (storageResult, error) {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	// Checkpointed, the files are their contents: the WAL is truncated to nothing.
-	for _, q := range []string{"ATTACH DATABASE '" + strings.ReplaceAll(searchPath, "'", "''") + "' AS search",
-		"PRAGMA main.wal_checkpoint(TRUNCATE)", "PRAGMA search.wal_checkpoint(TRUNCATE)"} {
+	for _, q := range []string{attachSearchSQL(path), "PRAGMA main.wal_checkpoint(TRUNCATE)", "PRAGMA search.wal_checkpoint(TRUNCATE)"} {
 		if _, err := db.Exec(q); err != nil {
 			return st, fmt.Errorf("checkpoint: %s: %w", q, err)
 		}
@@ -65,4 +64,9 @@ func measureStorage(path string) (storageResult, error) {
 		st.PerDeliveryNoIndex = float64(st.FileBytes-st.SearchBytes) / float64(st.Deliveries)
 	}
 	return st, nil
+}
+
+// attachSearchSQL attaches, as "search", the search index file beside the SQLite database at path.
+func attachSearchSQL(path string) string {
+	return "ATTACH DATABASE '" + strings.ReplaceAll(models.SearchIndexPath(path), "'", "''") + "' AS search"
 }

@@ -83,6 +83,18 @@ func indexed(t *testing.T, s *Store, word string) (matching, all int64) {
 	return matching, all
 }
 
+// catchUpIndexed brings the index up to the newest delivery, as a search does, and checks that it
+// then holds want deliveries matching word and no others.
+func catchUpIndexed(t *testing.T, s *Store, word string, want int64) {
+	t.Helper()
+	if err := s.CatchUpSearch(); err != nil {
+		t.Fatal(err)
+	}
+	if matching, all := indexed(t, s, word); matching != want || all != want {
+		t.Fatalf("index holds %d rows matching %q and %d in all; want %d of each", matching, word, all, want)
+	}
+}
+
 func searchMark(t *testing.T, s *Store) uint {
 	t.Helper()
 	mark, _, err := s.searchProgress()
@@ -150,12 +162,7 @@ func TestPurgeBeforeIndexing(t *testing.T) {
 	if err := s.deleteDeliveries(ids[:2]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CatchUpSearch(); err != nil {
-		t.Fatal(err)
-	}
-	if matching, all := indexed(t, s, "pelican"); matching != 3 || all != 3 {
-		t.Fatalf("index holds %d matching rows and %d in all; want the 3 survivors", matching, all)
-	}
+	catchUpIndexed(t, s, "pelican", 3) // the survivors
 	// And one indexed before the purge leaves the index with it.
 	if err := s.deleteDeliveries(ids[2:3]); err != nil {
 		t.Fatal(err)
@@ -304,12 +311,7 @@ func TestSearchIndexerFallsBackWhenHandedTextHasGaps(t *testing.T) {
 		docs = append(docs, searchDoc{id: id, body: "wrong text"})
 	}
 	s.handSearchIndexer(docs)
-	if err := s.CatchUpSearch(); err != nil {
-		t.Fatal(err)
-	}
-	if matching, all := indexed(t, s, "osprey"); matching != 6 || all != 6 {
-		t.Fatalf("index holds %d matching rows and %d in all; want 6 of each", matching, all)
-	}
+	catchUpIndexed(t, s, "osprey", 6)
 }
 
 // Large bodies are indexed a few at a time: a batch, and the text handed in, hold at most
@@ -349,12 +351,7 @@ func TestSearchIndexerBoundsBatchesBySize(t *testing.T) {
 	if len(ix.pending) != 2 || ix.pendingBytes != 2*len(big) {
 		t.Fatalf("handed-in text holds %d bodies of 3 MiB (%d bytes), want 2", len(ix.pending), ix.pendingBytes)
 	}
-	if err := s.CatchUpSearch(); err != nil {
-		t.Fatal(err)
-	}
-	if matching, all := indexed(t, s, "kittiwake"); matching != 4 || all != 4 {
-		t.Fatalf("index holds %d matching rows and %d in all; want 4 of each", matching, all)
-	}
+	catchUpIndexed(t, s, "kittiwake", 4)
 }
 
 // Once deliveries stop arriving, the indexer merges the segments that indexing left (up to
