@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -29,7 +30,37 @@ func (s *Store) migrateSearch() error {
 		}
 		return nil
 	}
-	return s.moveSearchIndexOut()
+	if err := s.moveSearchIndexOut(); err != nil {
+		return err
+	}
+	return s.resetSearchIndexAhead()
+}
+
+// resetSearchIndexAhead empties an index that has indexed deliveries the database never had, so the
+// indexer rebuilds it: the database was restored from a backup without the index file beside it (as
+// before the index had a file of its own), and the index left in place belongs to the newer database.
+// Kept, it would claim that the deliveries the restored database numbers next are indexed, with the
+// text of others. Ids are never reused, so the highest ever handed out is what an index may reach.
+func (s *Store) resetSearchIndexAhead() error {
+	var mark, newest uint
+	err := s.DB.Raw(`SELECT (SELECT indexed_through FROM delivery_search_progress),
+		COALESCE((SELECT seq FROM main.sqlite_sequence WHERE name = 'deliveries'), 0)`).Row().Scan(&mark, &newest)
+	if err != nil || mark <= newest {
+		return err
+	}
+	path, _ := s.mainFile()
+	slog.Warn("store: the search index is ahead of the database, which was restored without it; rebuilding the index",
+		"index", SearchIndexPath(path), "indexed_through", mark, "newest_delivery", newest)
+	err = s.searchDB.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO delivery_search(delivery_search) VALUES ('delete-all')`).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE delivery_search_progress SET indexed_through = 0`).Error
+	})
+	if err != nil {
+		return fmt.Errorf("store: reset the search index: %w", err)
+	}
+	return nil
 }
 
 // migrateSearchFile creates the SQLite index and its progress row (see search_indexer.go) in the

@@ -441,3 +441,50 @@ func stripeLikeDoc(n int) searchDoc {
 	headers := fmt.Sprintf("Content-Type: application/json; charset=utf-8\nStripe-Signature: t=1732330000,v1=%064x\nUser-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)\n", n)
 	return searchDoc{id: uint(n), body: body, headers: headers}
 }
+
+// A database restored from a backup without its index file, beside the newer index it replaced,
+// gets that index emptied and rebuilt: kept, it would claim the deliveries the restored database
+// numbers next, with the text of the ones it lost.
+func TestSearchIndexAheadOfARestoredDatabaseIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	dsn := filepath.Join(dir, "hooklog.db")
+	s, ep := indexerFixture(t, dsn)
+	ingestN(t, s, ep, 3, "avocet")
+	backup := filepath.Join(dir, "backup.db")
+	if err := s.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+	ingestN(t, s, ep, 3, "bittern") // after the backup: in the index, not in the restored database
+	if err := s.CatchUpSearch(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// The restore of old: only the database file goes back.
+	raw, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(dsn + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(dsn, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	s2, ep2 := indexerFixture(t, dsn)
+	s2.stopSearchIndexer()
+	ingestN(t, s2, ep2, 2, "curlew") // numbered as the lost "bittern" deliveries were
+	if err := s2.CatchUpSearch(); err != nil {
+		t.Fatal(err)
+	}
+	for word, want := range map[string]int64{"avocet": 3, "curlew": 2, "bittern": 0} {
+		if matching, _ := indexed(t, s2, word); matching != want {
+			t.Errorf("%q matches %d deliveries in the index, want %d", word, matching, want)
+		}
+	}
+	if _, all := indexed(t, s2, "avocet"); all != 5 {
+		t.Errorf("index holds %d rows, want the 5 deliveries of the restored database", all)
+	}
+}
