@@ -111,19 +111,26 @@ type results struct {
 	PostgresDatabase string            `json:"postgres_database,omitempty"`
 	DatabaseSettings map[string]string `json:"database_settings,omitempty"`
 	// LoadAvg is /proc/loadavg at the start and the end: other work on the machine skews every figure.
-	LoadAvg   [2]string   `json:"loadavg"`
-	Ceiling   *loadResult `json:"ceiling,omitempty"`
-	Wrk       *wrkResult  `json:"ceiling_wrk,omitempty"`
-	WrkError  string      `json:"ceiling_wrk_error,omitempty"`
-	Naive     *loadResult `json:"naive,omitempty"`
-	Ingest    *loadResult `json:"ingest_unique,omitempty"`
-	IngestDup *loadResult `json:"ingest_5pct_duplicates,omitempty"`
+	LoadAvg  [2]string   `json:"loadavg"`
+	Ceiling  *loadResult `json:"ceiling,omitempty"`
+	Wrk      *wrkResult  `json:"ceiling_wrk,omitempty"`
+	WrkError string      `json:"ceiling_wrk_error,omitempty"`
+	// Naive and the ceiling ran inside the bench process, beside the generator; NaiveOwnProcess
+	// and LatencyCeilingOwnProcess are the same receivers in a process of their own, as hooklog
+	// runs (see yardsticks.go).
+	Naive           *loadResult `json:"naive,omitempty"`
+	NaiveOwnProcess *loadResult `json:"naive_own_process,omitempty"`
+	Ingest          *loadResult `json:"ingest_unique,omitempty"`
+	IngestDup       *loadResult `json:"ingest_5pct_duplicates,omitempty"`
 	// Ratios of hooklog's acknowledged/s (unique run) to the yardsticks'.
-	RatioNaive     float64            `json:"ratio_to_naive,omitempty"`
-	RatioCeiling   float64            `json:"ratio_to_ceiling,omitempty"`
-	Processing     []processingResult `json:"processing,omitempty"`
-	LatencyCeiling *loadResult        `json:"latency_ceiling,omitempty"`
-	LatencyHooklog *loadResult        `json:"latency_hooklog,omitempty"`
+	RatioNaive           float64            `json:"ratio_to_naive,omitempty"`
+	RatioNaiveOwnProcess float64            `json:"ratio_to_naive_own_process,omitempty"`
+	RatioCeiling         float64            `json:"ratio_to_ceiling,omitempty"`
+	Processing           []processingResult `json:"processing,omitempty"`
+	LatencyCeiling       *loadResult        `json:"latency_ceiling,omitempty"`
+	// LatencyCeilingOwnProcess is the trivial receiver's latency in its own process.
+	LatencyCeilingOwnProcess *loadResult `json:"latency_ceiling_own_process,omitempty"`
+	LatencyHooklog           *loadResult `json:"latency_hooklog,omitempty"`
 	// LatencySearchBehind is how many deliveries SQLite's search indexer had yet to index when the
 	// latency run ended: what a search at that moment indexes before it answers.
 	LatencySearchBehind *int64 `json:"latency_search_index_behind,omitempty"`
@@ -147,6 +154,13 @@ type target struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == yardstickCommand {
+		if err := serveYardsticks(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench "+yardstickCommand+":", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -288,6 +302,16 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	if err := runNaive(o, tmp, pg, c.Rate, res); err != nil {
 		return err
 	}
+	own, err := startOwnYardsticks(o, tmp, pg)
+	if err != nil {
+		return err
+	}
+	defer own.Close()
+	n, err := measureNaive(o, own.Naive, "naive (own process)", "naivewarm1", "naiveproc0", c.Rate, res.Database)
+	if err != nil {
+		return err
+	}
+	res.NaiveOwnProcess = &n
 
 	// hooklog itself.
 	servers, err := newInstances(bin, tmp, o.Instances, pg)
@@ -361,6 +385,9 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	if res.Naive.Rate > 0 {
 		res.RatioNaive = res.Ingest.Rate / res.Naive.Rate
 	}
+	if res.NaiveOwnProcess.Rate > 0 {
+		res.RatioNaiveOwnProcess = res.Ingest.Rate / res.NaiveOwnProcess.Rate
+	}
 	if res.Ceiling.Rate > 0 {
 		res.RatioCeiling = res.Ingest.Rate / res.Ceiling.Rate
 	}
@@ -375,6 +402,16 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	lc := openLoop("ceiling", []string{trivial.Addr}, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
 	res.LatencyCeiling = &lc
 	logLoad(lc)
+	lp, err = buildPool(poolSpec{Host: own.Trivial, Path: "/in/ceiling", Secret: secret, N: max(count, 1000), Tag: "latceilown"})
+	if err != nil {
+		return err
+	}
+	lo := openLoop("ceiling (own process)", []string{own.Trivial}, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
+	res.LatencyCeilingOwnProcess = &lo
+	logLoad(lo)
+	if err := own.Close(); err != nil {
+		return fmt.Errorf("yardstick process: %w", err)
+	}
 	lp, err = buildPool(poolSpec{Host: h.addr, Path: ep.Path(), Secret: secret, N: max(count, 1000), Tag: "lathooklog"})
 	if err != nil {
 		return err
@@ -432,20 +469,43 @@ func runNaive(o options, tmp string, pg *pgDatabase, ceiling float64, res *resul
 		return err
 	}
 	defer naive.Close()
-	if err := warmUp([]string{naive.Addr}, "/in/naive", "naivewarm0", o.Conns); err != nil {
-		return err
-	}
-	size := poolSize(o, ceiling)
-	logf("naive: building %d requests", size)
-	np, err := buildPool(poolSpec{Host: naive.Addr, Path: "/in/naive", Secret: secret, N: size, Tag: "naive00000"})
+	n, err := measureNaive(o, naive.Addr, "naive", "naivewarm0", "naive00000", ceiling, res.Database)
 	if err != nil {
 		return err
 	}
-	logf("naive: %s at c=%d on %s", o.Duration, o.Conns, res.Database)
-	n := closedLoop("naive", naive.Addr, np.Reqs, o.Conns, o.Duration, false)
 	res.Naive = &n
-	logLoad(n)
 	return naive.Close()
+}
+
+// startOwnYardsticks starts the yardsticks' own process (see yardsticks.go), its naive receiver on
+// a SQLite file of its own or a table in pg's database.
+func startOwnYardsticks(o options, tmp string, pg *pgDatabase) (*yardstickProcess, error) {
+	dir := filepath.Join(tmp, "naive-own-process")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	dsn := ""
+	if pg != nil {
+		dsn = pg.DSN
+	}
+	return startYardsticks(dir, dsn, o.Conns)
+}
+
+// measureNaive warms up the naive receiver at addr and measures it at c=o.Conns for o.Duration.
+func measureNaive(o options, addr, name, warmTag, tag string, ceiling float64, database string) (loadResult, error) {
+	if err := warmUp([]string{addr}, "/in/naive", warmTag, o.Conns); err != nil {
+		return loadResult{}, err
+	}
+	size := poolSize(o, ceiling)
+	logf("%s: building %d requests", name, size)
+	np, err := buildPool(poolSpec{Host: addr, Path: "/in/naive", Secret: secret, N: size, Tag: tag})
+	if err != nil {
+		return loadResult{}, err
+	}
+	logf("%s: %s at c=%d on %s", name, o.Duration, o.Conns, database)
+	n := closedLoop(name, addr, np.Reqs, o.Conns, o.Duration, false)
+	logLoad(n)
+	return n, nil
 }
 
 // hooklogName names hooklog in the results: "hooklog", or "hooklog x3" for three instances.
@@ -497,10 +557,20 @@ func checkTargets(r *results) []target {
 	if r.Ingest != nil && r.Naive != nil {
 		errs := r.Ingest.Errors() + r.IngestDup.Errors()
 		add("ingest vs naive", ">= 1.0x, 0 errors", fmt.Sprintf("%.2fx, %d errors", r.RatioNaive, errs), r.RatioNaive >= 1 && errs == 0)
+		if r.NaiveOwnProcess != nil {
+			add("ingest vs naive (own process)", ">= 1.0x, 0 errors", fmt.Sprintf("%.2fx, %d errors", r.RatioNaiveOwnProcess, errs),
+				r.RatioNaiveOwnProcess >= 1 && errs == 0)
+		}
 	}
-	if r.LatencyHooklog != nil && r.LatencyCeiling != nil {
-		limit := 2*r.LatencyCeiling.P99ms + 5
-		add(fmt.Sprintf("p99 at %d/s", r.Options.Rate), fmt.Sprintf("<= 2x ceiling + 5 ms = %.2f ms", limit),
+	for _, c := range []struct {
+		name    string
+		ceiling *loadResult
+	}{{"", r.LatencyCeiling}, {" (ceiling in own process)", r.LatencyCeilingOwnProcess}} {
+		if r.LatencyHooklog == nil || c.ceiling == nil {
+			continue
+		}
+		limit := 2*c.ceiling.P99ms + 5
+		add(fmt.Sprintf("p99 at %d/s%s", r.Options.Rate, c.name), fmt.Sprintf("<= 2x ceiling + 5 ms = %.2f ms", limit),
 			fmt.Sprintf("%.2f ms", r.LatencyHooklog.P99ms), r.LatencyHooklog.P99ms <= limit && r.LatencyHooklog.Errors() == 0)
 	}
 	for _, p := range r.Processing {
@@ -599,17 +669,29 @@ func printTable(out io.Writer, r *results) {
 			fmt.Fprintf(tw, "ceiling: trivial receiver\t%d\t%s\t%.2f\t%.2f\t%d\twrk -t%d, %d requests replayed\n",
 				r.Wrk.Conns, human(int64(r.Wrk.Rate)), r.Wrk.P50ms, r.Wrk.P99ms, r.Wrk.Errors, r.Wrk.Threads, r.Wrk.Requests)
 		}
-		row("naive: verify + INSERT", r.Naive, "on "+strings.Fields(r.Database)[0])
+		row("naive: verify + INSERT", r.Naive, "on "+strings.Fields(r.Database)[0]+", in the bench process")
+		row("naive: verify + INSERT", r.NaiveOwnProcess, "on "+strings.Fields(r.Database)[0]+", own process (as hooklog)")
 		name := hooklogName(r.Instances)
-		row(name+": unique", r.Ingest, fmt.Sprintf("%.2fx naive, %.2fx ceiling", r.RatioNaive, r.RatioCeiling))
+		note := fmt.Sprintf("%.2fx naive, %.2fx ceiling", r.RatioNaive, r.RatioCeiling)
+		if r.NaiveOwnProcess != nil {
+			note = fmt.Sprintf("%.2fx naive, %.2fx naive (own process), %.2fx ceiling", r.RatioNaive, r.RatioNaiveOwnProcess, r.RatioCeiling)
+		}
+		row(name+": unique", r.Ingest, note)
 		if r.IngestDup != nil && r.Naive != nil && r.Naive.Rate > 0 {
-			row(name+": 5% duplicates", r.IngestDup, fmt.Sprintf("%.2fx naive", r.IngestDup.Rate/r.Naive.Rate))
+			note := fmt.Sprintf("%.2fx naive", r.IngestDup.Rate/r.Naive.Rate)
+			if r.NaiveOwnProcess != nil && r.NaiveOwnProcess.Rate > 0 {
+				note += fmt.Sprintf(", %.2fx naive (own process)", r.IngestDup.Rate/r.NaiveOwnProcess.Rate)
+			}
+			row(name+": 5% duplicates", r.IngestDup, note)
 		}
 		fmt.Fprintln(tw)
 	}
 	if r.LatencyCeiling != nil {
 		fmt.Fprintf(tw, "LATENCY (open loop, %d/s offered)\tconns\tack/s\tp50 ms\tp99 ms\terrors\tmax ms\n", r.Options.Rate)
-		for _, l := range []*loadResult{r.LatencyCeiling, r.LatencyHooklog} {
+		for _, l := range []*loadResult{r.LatencyCeiling, r.LatencyCeilingOwnProcess, r.LatencyHooklog} {
+			if l == nil {
+				continue
+			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%.2f\t%.2f\t%d\t%.2f\n", l.Target, l.Conns, human(int64(l.Rate)), l.P50ms, l.P99ms, l.Errors(), l.Maxms)
 		}
 		if r.LatencySearchBehind != nil {
