@@ -235,6 +235,7 @@ func (e *env) serve(args []string) error {
 	// (after it has printed where it runs) must stop it gracefully, not kill it.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tuneGC(os.Getenv)
 	cfg, key, store, err := e.openWithKey()
 	if err != nil {
 		return err
