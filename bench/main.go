@@ -457,21 +457,7 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 // or a table in pg's database (dropped afterwards). ceiling is the trivial receiver's rate, which
 // the naive receiver cannot beat, to size its pool.
 func runNaive(o options, tmp string, pg *pgDatabase, ceiling float64, res *results) error {
-	var store *naiveDB
-	var err error
-	if pg != nil {
-		store, err = openNaivePostgres(pg.DSN, o.Conns)
-	} else {
-		dir := filepath.Join(tmp, "naive")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		store, err = openNaiveSQLite(dir)
-	}
-	if err != nil {
-		return err
-	}
-	naive, err := startNaive(store, secret)
+	naive, err := openNaive(filepath.Join(tmp, "naive"), pgDSN(pg), o.Conns)
 	if err != nil {
 		return err
 	}
@@ -487,15 +473,15 @@ func runNaive(o options, tmp string, pg *pgDatabase, ceiling float64, res *resul
 // startOwnYardsticks starts the yardsticks' own process (see yardsticks.go), its naive receiver on
 // a SQLite file of its own or a table in pg's database.
 func startOwnYardsticks(o options, tmp string, pg *pgDatabase) (*yardstickProcess, error) {
-	dir := filepath.Join(tmp, "naive-own-process")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+	return startYardsticks(filepath.Join(tmp, "naive-own-process"), pgDSN(pg), o.Conns)
+}
+
+// pgDSN is pg's DSN, or "" without PostgreSQL.
+func pgDSN(pg *pgDatabase) string {
+	if pg == nil {
+		return ""
 	}
-	dsn := ""
-	if pg != nil {
-		dsn = pg.DSN
-	}
-	return startYardsticks(dir, dsn, o.Conns)
+	return pg.DSN
 }
 
 // measureNaive warms up the naive receiver at addr and measures it at c=o.Conns for o.Duration.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -104,6 +105,22 @@ func openNaivePostgres(dsn string, conns int) (*naiveDB, error) {
 		return nil, fmt.Errorf("naive receiver: %w", err)
 	}
 	return &naiveDB{db: db, insert: "INSERT INTO naive_deliveries(received_at, headers, body) VALUES ($1, $2, $3)", shared: true}, nil
+}
+
+// openNaive starts the naive receiver on a table in the PostgreSQL database at dsn, with conns
+// connections, or, when dsn is empty, on a SQLite file of its own in dir.
+func openNaive(dir, dsn string, conns int) (*receiver, error) {
+	var store *naiveDB
+	var err error
+	if dsn != "" {
+		store, err = openNaivePostgres(dsn, conns)
+	} else if err = os.MkdirAll(dir, 0o700); err == nil {
+		store, err = openNaiveSQLite(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return startNaive(store, secret)
 }
 
 // startNaive is the honest simple receiver hooklog is measured against: it verifies the Stripe

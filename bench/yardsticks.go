@@ -39,19 +39,10 @@ func serveYardsticks(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var store *naiveDB
-	var err error
-	if *pg != "" {
-		store, err = openNaivePostgres(*pg, *conns)
-	} else if *dir != "" {
-		store, err = openNaiveSQLite(*dir)
-	} else {
+	if *pg == "" && *dir == "" {
 		return errors.New("-dir or -postgres is required")
 	}
-	if err != nil {
-		return err
-	}
-	naive, err := startNaive(store, secret)
+	naive, err := openNaive(*dir, *pg, *conns)
 	if err != nil {
 		return err
 	}
@@ -76,15 +67,15 @@ type yardstickProcess struct {
 }
 
 // startYardsticks re-executes the bench binary as the yardsticks' server: the naive receiver on a
-// SQLite file in dir, or on pgDSN when it is set.
-func startYardsticks(dir, pgDSN string, conns int) (*yardstickProcess, error) {
+// SQLite file in dir, or on the PostgreSQL database at dsn when it is set.
+func startYardsticks(dir, dsn string, conns int) (*yardstickProcess, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{yardstickCommand, "-dir", dir, "-conns", fmt.Sprint(conns)}
-	if pgDSN != "" {
-		args = append(args, "-postgres", pgDSN)
+	if dsn != "" {
+		args = append(args, "-postgres", dsn)
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
