@@ -247,6 +247,14 @@ func (e *env) serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	if cfg.DebugListen != "" {
+		dbg, _, err := debugServer(cfg.DebugListen, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer dbg.Close()
+	}
 	if cfg.BaseURL == "http://"+cfg.Listen {
 		cfg.BaseURL = "http://" + ln.Addr().String()
 	}

@@ -652,3 +652,41 @@ func TestServe(t *testing.T) {
 		t.Errorf("%d users after two starts, want 1", users)
 	}
 }
+
+// TestServeProfiler: with debug_listen set, serve answers Go's profiler on that address, apart from
+// the application, which does not serve it; a CPU profile of the running server comes back as a
+// gzipped profile.
+func TestServeProfiler(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte("shutdown_grace: 3s\ndebug_listen: 127.0.0.1:0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, filepath.Join(dir, "data"), cfg)
+	lines := srv.readUntil(t, "(kept in ")
+	base := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(strings.Join(lines, "\n"))
+	m := regexp.MustCompile(`msg="profiler listening" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(srv.stderr.String())
+	if base == "" || m == nil {
+		t.Fatalf("no addresses in the output:\n%s\nstderr:\n%s", strings.Join(lines, "\n"), srv.stderr.String())
+	}
+	get := func(url string) (int, []byte) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	const index = "Types of profiles available"
+	if code, body := get("http://" + m[1] + "/debug/pprof/"); code != 200 || !strings.Contains(string(body), index) {
+		t.Errorf("profiler index: %d %.200s", code, body)
+	}
+	if code, body := get("http://" + m[1] + "/debug/pprof/profile?seconds=1"); code != 200 || len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
+		t.Errorf("CPU profile: %d, %d bytes starting %x", code, len(body), body[:min(len(body), 2)])
+	}
+	if _, body := get(base + "/debug/pprof/"); strings.Contains(string(body), index) {
+		t.Errorf("the application's address serves the profiler")
+	}
+	srv.stop(t, 3*time.Second)
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -30,6 +31,8 @@ type Config struct {
 	// Durability is "process" (survives a process crash: synchronous=NORMAL) or "power" (synchronous=FULL).
 	Durability    string   `yaml:"durability"`
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// DebugListen is the loopback address of Go's profiler (net/http/pprof); empty turns it off.
+	DebugListen string `yaml:"debug_listen"`
 
 	Ingest    Ingest    `yaml:"ingest"`
 	Worker    Worker    `yaml:"worker"`
@@ -178,13 +181,14 @@ func Load(path string, required bool, env func(string) string) (Config, error) {
 
 func (c *Config) applyEnv(env func(string) string) error {
 	str := map[string]*string{
-		"HOOKLOG_LISTEN":     &c.Listen,
-		"HOOKLOG_DB":         &c.Database,
-		"HOOKLOG_BASE_URL":   &c.BaseURL,
-		"HOOKLOG_SECRET_KEY": &c.SecretKey,
-		"HOOKLOG_DATA_DIR":   &c.DataDir,
-		"HOOKLOG_LOG_LEVEL":  &c.LogLevel,
-		"HOOKLOG_DURABILITY": &c.Durability,
+		"HOOKLOG_LISTEN":       &c.Listen,
+		"HOOKLOG_DB":           &c.Database,
+		"HOOKLOG_BASE_URL":     &c.BaseURL,
+		"HOOKLOG_SECRET_KEY":   &c.SecretKey,
+		"HOOKLOG_DATA_DIR":     &c.DataDir,
+		"HOOKLOG_LOG_LEVEL":    &c.LogLevel,
+		"HOOKLOG_DURABILITY":   &c.Durability,
+		"HOOKLOG_DEBUG_LISTEN": &c.DebugListen,
 	}
 	for name, dst := range str {
 		if v := env(name); v != "" {
@@ -239,6 +243,9 @@ func (c *Config) validate() error {
 	}
 	if c.Ingest.RateBurst < 0 {
 		problems = append(problems, "ingest.rate_burst must be 0 (twice rate_limit) or positive")
+	}
+	if c.DebugListen != "" && !IsLoopback(c.DebugListen) {
+		problems = append(problems, fmt.Sprintf("debug_listen %q must be a loopback address such as 127.0.0.1:6060: the profiler has no login", c.DebugListen))
 	}
 	if c.Worker.Concurrency < 1 {
 		problems = append(problems, "worker.concurrency must be at least 1")
@@ -299,4 +306,17 @@ func DecodeKey(s string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("secret_key must be 32 bytes written as 64 hex characters or base64 (try: openssl rand -hex 32)")
+}
+
+// IsLoopback reports whether addr (host:port) names this machine only: localhost or a loopback IP.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

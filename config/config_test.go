@@ -152,13 +152,14 @@ func TestEnvOverrides(t *testing.T) {
 		"HOOKLOG_DURABILITY":     "power",
 		"HOOKLOG_MAX_BODY_BYTES": "4096",
 		"HOOKLOG_WORKERS":        "16",
+		"HOOKLOG_DEBUG_LISTEN":   "127.0.0.1:6060",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Listen != "127.0.0.1:7000" || cfg.Database != "/from/env.db" || cfg.BaseURL != "https://in.example.com" ||
 		cfg.SecretKey != key || cfg.DataDir != "/srv/hooklog" || cfg.LogLevel != "warn" || cfg.Durability != "power" ||
-		cfg.Ingest.MaxBodyBytes != 4096 || cfg.Worker.Concurrency != 16 {
+		cfg.Ingest.MaxBodyBytes != 4096 || cfg.Worker.Concurrency != 16 || cfg.DebugListen != "127.0.0.1:6060" {
 		t.Errorf("config = %+v", cfg)
 	}
 	// Without HOOKLOG_DB and base_url, both follow the environment's data dir and listen address.
@@ -191,6 +192,9 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`durability must be process or power, not "disk"`, "ingest.max_body_bytes must be positive",
 				"worker.concurrency must be at least 1", "worker.batch must be between 1 and 1000", "worker.max_attempts must be at least 1", "worker.lease must be positive",
 				"worker.base_backoff must not be negative, not -1s"}},
+		{name: "profiler on every interface", file: "debug_listen: 0.0.0.0:6060\n",
+			want: []string{`debug_listen "0.0.0.0:6060" must be a loopback address such as 127.0.0.1:6060: the profiler has no login`}},
+		{name: "profiler without a port", env: map[string]string{"HOOKLOG_DEBUG_LISTEN": "127.0.0.1"}, want: []string{`debug_listen "127.0.0.1" must be a loopback address`}},
 		{name: "missing file asked for", missing: true, want: []string{"no such file"}},
 	}
 	for _, tc := range tests {
@@ -236,6 +240,18 @@ func TestDecodeKey(t *testing.T) {
 	for _, s := range []string{"", "abc", hex.EncodeToString(raw[:31]), hex.EncodeToString(append(raw, 1)), base64.StdEncoding.EncodeToString(raw[:16])} {
 		if _, err := DecodeKey(s); err == nil {
 			t.Errorf("DecodeKey(%q) accepted", s)
+		}
+	}
+}
+
+// TestIsLoopback: the profiler may listen on this machine's loopback addresses only.
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:6060": true, "localhost:6060": true, "[::1]:6060": true, "127.0.0.2:0": true,
+		"0.0.0.0:6060": false, ":6060": false, "[::]:6060": false, "10.0.0.5:6060": false, "example.com:6060": false, "127.0.0.1": false,
+	} {
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v; want %v", addr, got, want)
 		}
 	}
 }
