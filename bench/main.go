@@ -52,6 +52,8 @@ type options struct {
 	Repo       string `json:"-"`
 	Keep       bool   `json:"-"`
 	CPUProfile string `json:"-"`
+	// ServerProfile is the directory for CPU profiles of the (first) hooklog server; see profileServer.
+	ServerProfile string `json:"-"`
 }
 
 func parseFlags(args []string) (options, error) {
@@ -75,6 +77,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.Repo, "repo", ".", "the hooklog module to build")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (data directories, logs) and the PostgreSQL database")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the bench process itself (generator, receivers, seeding) to this file")
+	fs.StringVar(&o.ServerProfile, "server-profile", "", "write CPU profiles of the hooklog server over the unique run and the latency run, taken from its profiler (debug_listen), into this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -141,8 +144,10 @@ type results struct {
 	IngestStorage     *storageResult `json:"ingest_storage,omitempty"`
 	Scale             *scaleResult   `json:"scale,omitempty"`
 	// ScaleSkipped says why the page timings did not run.
-	ScaleSkipped string   `json:"scale_skipped,omitempty"`
-	Targets      []target `json:"targets"`
+	ScaleSkipped string `json:"scale_skipped,omitempty"`
+	// ServerProfiles are the CPU profiles written with -server-profile, by run.
+	ServerProfiles map[string]string `json:"server_profiles,omitempty"`
+	Targets        []target          `json:"targets"`
 }
 
 // target is one figure of the issue, measured against its goal.
@@ -352,6 +357,11 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	if err != nil {
 		return err
 	}
+	if o.ServerProfile != "" {
+		if err := h.enableProfiler(); err != nil {
+			return err
+		}
+	}
 	addrs, name := servers.addrs(), hooklogName(o.Instances)
 	logf("%s: serving on %s, %s, data directories under %s", name, strings.Join(addrs, " "), res.Database, tmp)
 	if err := servers.start(); err != nil {
@@ -393,6 +403,9 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 		}
 		logf("%s %s: %s at c=%d, then waiting for processing", name, r.name, o.Duration, o.Conns)
 		lr, pr, err := measureProcessing(h, w, token, r.name, o.DrainTimeout, func() loadResult {
+			if r.dup == 0 {
+				defer h.profileDuring(o, res, "unique", o.Duration)()
+			}
 			return closedLoopSpread(name+" "+r.name, addrs, p.Reqs, o.Conns, o.Duration, false)
 		})
 		if err != nil {
@@ -423,7 +436,9 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	if err != nil {
 		return err
 	}
+	profiled := h.profileDuring(o, res, "latency", o.LatencyDuration)
 	lh := openLoop(name, addrs, lp.Reqs, o.Conns, o.Rate, o.LatencyDuration)
+	profiled()
 	res.LatencyHooklog = &lh
 	logLoad(lh)
 	if n, ok := w.searchBehind(); ok {

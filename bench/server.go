@@ -36,6 +36,8 @@ func buildHooklog(repo, dir string) (string, error) {
 type hooklog struct {
 	bin, dataDir, addr, password string
 	logPath                      string
+	// debugAddr, when set, is where the server's profiler listens (debug_listen).
+	debugAddr string
 	// database and secretKey, when set, are the PostgreSQL DSN and secret key that several
 	// instances share; otherwise the database and key live in the data directory.
 	database, secretKey string
@@ -80,6 +82,9 @@ func (h *hooklog) env() []string {
 		"HOOKLOG_ADMIN_PASSWORD="+h.password, "HOOKLOG_LOG_LEVEL=warn")
 	if h.database != "" {
 		env = append(env, "HOOKLOG_DB="+h.database, "HOOKLOG_SECRET_KEY="+h.secretKey)
+	}
+	if h.debugAddr != "" {
+		env = append(env, "HOOKLOG_DEBUG_LISTEN="+h.debugAddr)
 	}
 	return env
 }
