@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -128,7 +130,55 @@ func (h *Ingest) Receive(c echo.Context) error {
 		h.Log.Error("ingest: not stored; asking the provider to retry", "endpoint", ep.ID, "err", err)
 		return c.JSON(http.StatusServiceUnavailable, ingestReply{Error: "not stored; please retry"})
 	}
-	return c.JSON(http.StatusOK, ingestReply{Outcome: stored.Outcome, DeliveryID: stored.DeliveryID, EventID: stored.EventID})
+	return c.JSONBlob(http.StatusOK, ingestReply{Outcome: stored.Outcome, DeliveryID: stored.DeliveryID, EventID: stored.EventID}.encode())
+}
+
+// encode is the reply as c.JSON writes it (encoding/json, then a newline), built by hand: it is what
+// every acknowledgement sends, and encoding it by reflection cost about 2% of the server's CPU
+// under load. TestIngestReplyEncode checks the two agree.
+func (r ingestReply) encode() []byte {
+	if !plainJSON(string(r.Outcome)) || !plainJSON(r.Error) {
+		b, _ := json.Marshal(r)
+		return append(b, '\n')
+	}
+	b := make([]byte, 0, 96)
+	sep := byte('{')
+	field := func(name string) {
+		b = append(b, sep, '"')
+		b = append(b, name...)
+		b = append(b, '"', ':')
+		sep = ','
+	}
+	if r.Outcome != "" {
+		field("outcome")
+		b = append(append(append(b, '"'), r.Outcome...), '"')
+	}
+	if r.DeliveryID != 0 {
+		field("delivery_id")
+		b = strconv.AppendUint(b, uint64(r.DeliveryID), 10)
+	}
+	if r.EventID != 0 {
+		field("event_id")
+		b = strconv.AppendUint(b, uint64(r.EventID), 10)
+	}
+	if r.Error != "" {
+		field("error")
+		b = append(append(append(b, '"'), r.Error...), '"')
+	}
+	if sep == '{' {
+		b = append(b, '{')
+	}
+	return append(b, '}', '\n')
+}
+
+// plainJSON reports whether s needs no escaping in a JSON string (as encoding/json escapes).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // reject stores a rejected delivery with its reason, then answers with code.

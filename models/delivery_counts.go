@@ -46,23 +46,24 @@ type deliveryCountKey struct {
 // countDeliveries adds a batch of just-stored deliveries to the maintained per-hour counts. It runs
 // inside the ingest transaction, after the deliveries are inserted.
 func countDeliveries(tx *gorm.DB, ds []*Delivery) error {
-	deltas := make(map[deliveryCountKey]int64)
-	for _, d := range ds {
-		deltas[deliveryCountKey{merchantID: d.MerchantID, endpointID: d.EndpointID, hour: unixHour(d.ReceivedAt), outcome: d.Outcome}]++
-	}
-	if err := addDeliveryCounts(tx, deltas); err != nil {
+	if err := addDeliveryCounts(tx, deliveryCountDeltas(ds)); err != nil {
 		return fmt.Errorf("store: count deliveries: %w", err)
 	}
 	return nil
 }
 
-// addDeliveryCounts adds each delta (negative to subtract) to its row, creating missing rows, in one
-// statement. Rows are written in key order: two PostgreSQL transactions counting the same hours
-// then lock those rows in the same order and cannot deadlock.
-func addDeliveryCounts(tx *gorm.DB, deltas map[deliveryCountKey]int64) error {
-	if len(deltas) == 0 {
-		return nil
+// deliveryCountDeltas is how much each row of delivery_counts grows by ds.
+func deliveryCountDeltas(ds []*Delivery) map[deliveryCountKey]int64 {
+	deltas := make(map[deliveryCountKey]int64)
+	for _, d := range ds {
+		deltas[deliveryCountKey{merchantID: d.MerchantID, endpointID: d.EndpointID, hour: unixHour(d.ReceivedAt), outcome: d.Outcome}]++
 	}
+	return deltas
+}
+
+// deliveryCountRows are the rows of deltas in key order: two PostgreSQL transactions counting the
+// same hours then lock those rows in the same order and cannot deadlock.
+func deliveryCountRows(deltas map[deliveryCountKey]int64) []DeliveryCount {
 	rows := make([]DeliveryCount, 0, len(deltas))
 	for k, n := range deltas {
 		rows = append(rows, DeliveryCount{MerchantID: k.merchantID, Hour: k.hour, EndpointID: k.endpointID, Outcome: k.outcome, N: n})
@@ -71,6 +72,16 @@ func addDeliveryCounts(tx *gorm.DB, deltas map[deliveryCountKey]int64) error {
 		return cmp.Or(cmp.Compare(a.MerchantID, b.MerchantID), cmp.Compare(a.Hour, b.Hour),
 			cmp.Compare(a.EndpointID, b.EndpointID), cmp.Compare(a.Outcome, b.Outcome))
 	})
+	return rows
+}
+
+// addDeliveryCounts adds each delta (negative to subtract) to its row, creating missing rows, in one
+// statement, the rows in key order (deliveryCountRows).
+func addDeliveryCounts(tx *gorm.DB, deltas map[deliveryCountKey]int64) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	rows := deliveryCountRows(deltas)
 	return tx.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "merchant_id"}, {Name: "hour"}, {Name: "endpoint_id"}, {Name: "outcome"}},
 		DoUpdates: clause.Assignments(map[string]any{"n": gorm.Expr("delivery_counts.n + excluded.n")}),

@@ -29,6 +29,10 @@ const firstEventSQL = `SELECT id FROM events WHERE endpoint_id = ? AND external_
 
 const countDuplicateSQL = `UPDATE events SET delivery_count = delivery_count + 1 WHERE id = ?`
 
+// addCountSQL adds to one row of delivery_counts (addDeliveryCounts' statement, without GORM).
+const addCountSQL = `INSERT INTO delivery_counts (merchant_id, hour, endpoint_id, outcome, n) VALUES (?, ?, ?, ?, ?)
+	ON CONFLICT (merchant_id, hour, endpoint_id, outcome) DO UPDATE SET n = delivery_counts.n + excluded.n`
+
 const insertDeliverySQL = `INSERT INTO deliveries (merchant_id, endpoint_id, received_at, remote_addr, headers,
 	body, body_codec, body_size, outcome, reason, status_code, event_id, event_type)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -83,9 +87,9 @@ func (in *Incoming) prepare(postgres bool) error {
 // ingestStatements are the writer's statements, prepared on the pool at the first batch. database/sql
 // keeps each one prepared per connection, and a transaction on that connection reuses it.
 type ingestStatements struct {
-	once                                   sync.Once
-	err                                    error
-	insertEvent, firstEvent, countDup, ins *sql.Stmt
+	once                                             sync.Once
+	err                                              error
+	insertEvent, firstEvent, countDup, ins, addCount *sql.Stmt
 }
 
 func (st *ingestStatements) prepare(s *Store) error {
@@ -103,7 +107,7 @@ func (st *ingestStatements) prepare(s *Store) error {
 			sql string
 		}{
 			{&st.insertEvent, insertEventSQL}, {&st.firstEvent, firstEventSQL},
-			{&st.countDup, countDuplicateSQL}, {&st.ins, insertDeliverySQL},
+			{&st.countDup, countDuplicateSQL}, {&st.ins, insertDeliverySQL}, {&st.addCount, addCountSQL},
 		} {
 			if *p.dst, st.err = db.Prepare(p.sql); st.err != nil {
 				st.err = fmt.Errorf("prepare ingest statement: %w", st.err)
@@ -116,7 +120,7 @@ func (st *ingestStatements) prepare(s *Store) error {
 
 // close releases the prepared statements.
 func (st *ingestStatements) close() {
-	for _, stmt := range []*sql.Stmt{st.insertEvent, st.firstEvent, st.countDup, st.ins} {
+	for _, stmt := range []*sql.Stmt{st.insertEvent, st.firstEvent, st.countDup, st.ins, st.addCount} {
 		if stmt != nil {
 			stmt.Close()
 		}
@@ -210,7 +214,15 @@ func (s *Store) writeIngestTx(ctx context.Context, tx *sql.Tx, st *ingestStateme
 		}
 		stored[i] = &d
 	}
-	return countDeliveries(s.onTx(ctx, tx), stored)
+	// The batch's counts, usually one or two rows (an endpoint's hour and outcome), through the
+	// prepared statement: GORM's Create for them cost the writer about 6% of its time.
+	addCount := tx.StmtContext(ctx, st.addCount)
+	for _, c := range deliveryCountRows(deliveryCountDeltas(stored)) {
+		if _, err := addCount.ExecContext(ctx, c.MerchantID, c.Hour, c.EndpointID, string(c.Outcome), c.N); err != nil {
+			return fmt.Errorf("store: count deliveries: %w", err)
+		}
+	}
+	return nil
 }
 
 // onTx is a GORM handle on an open database/sql transaction. A Context makes Session copy the
