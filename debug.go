@@ -13,10 +13,10 @@ import (
 // and heap profiles and execution traces of the running server, for finding where its time goes
 // under real load (`go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`). The
 // profiler has no login, so the setting accepts loopback addresses only (see config.IsLoopback).
-func debugServer(addr string, log *slog.Logger) (*http.Server, net.Listener, error) {
+func debugServer(addr string, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("debug_listen %s: %w", addr, err)
+		return nil, fmt.Errorf("debug_listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -31,5 +31,5 @@ func debugServer(addr string, log *slog.Logger) (*http.Server, net.Listener, err
 	}
 	go srv.Serve(ln)
 	log.Info("profiler listening", "addr", ln.Addr().String(), "see", "http://"+ln.Addr().String()+"/debug/pprof/")
-	return srv, ln, nil
+	return srv, nil
 }

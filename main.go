@@ -248,7 +248,7 @@ func (e *env) serve(args []string) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	if cfg.DebugListen != "" {
-		dbg, _, err := debugServer(cfg.DebugListen, log)
+		dbg, err := debugServer(cfg.DebugListen, log)
 		if err != nil {
 			ln.Close()
 			return err

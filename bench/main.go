@@ -52,7 +52,7 @@ type options struct {
 	Repo       string `json:"-"`
 	Keep       bool   `json:"-"`
 	CPUProfile string `json:"-"`
-	// ServerProfile is the directory for CPU profiles of the (first) hooklog server; see profileServer.
+	// ServerProfile is the directory for CPU profiles of the (first) hooklog server; see profileDuring.
 	ServerProfile string `json:"-"`
 }
 
