@@ -205,7 +205,10 @@ func TestOpsStatsUseIndexes(t *testing.T) {
 			GROUP BY hour, outcome`,
 			[]any{1, unixHour(since), unixHour(since) + 3600}, "USING INDEX sqlite_autoindex_delivery_counts_1 (merchant_id=? AND hour>? AND hour<?)"},
 		{"failed events", `SELECT COUNT(*) FROM events WHERE merchant_id = ? AND status IN ('failed','dead') AND received_at >= ?`,
-			[]any{1, since}, "USING COVERING INDEX idx_events_merchant_status (merchant_id=? AND status=? AND received_at>?)"},
+			[]any{1, since}, "USING COVERING INDEX idx_events_merchant_status_next (merchant_id=? AND status=? AND received_at>?)"},
+		{"backlog", `SELECT status, next_attempt_at IS NOT NULL AS scheduled, COUNT(*) AS n FROM events
+			WHERE merchant_id = ? AND status IN ('pending', 'failed', 'dead') GROUP BY status, scheduled`,
+			[]any{1}, "USING COVERING INDEX idx_events_merchant_status_next (merchant_id=? AND status=?)"},
 		{"last delivery", `SELECT received_at FROM deliveries WHERE id = (SELECT MAX(id) FROM deliveries WHERE endpoint_id = ?)`,
 			[]any{1}, "SEARCH deliveries USING COVERING INDEX idx_deliveries_endpoint_id"},
 		{"latest rejected", `SELECT id FROM deliveries WHERE merchant_id = ? AND outcome = 'rejected' ORDER BY id DESC LIMIT 10`,

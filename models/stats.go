@@ -20,8 +20,12 @@ func (s *Store) migrateStatsIndexes() error {
 		`DROP INDEX IF EXISTS idx_deliveries_outcome`,
 		// Each endpoint's last delivery is its largest id under the endpoint_id index.
 		`DROP INDEX IF EXISTS idx_deliveries_endpoint_received`,
-		// Failed and dead events in a window, the backlog counts, and bulk replay selection.
-		`CREATE INDEX IF NOT EXISTS idx_events_merchant_status ON events(merchant_id, status, received_at)`,
+		// Failed and dead events in a window, the backlog counts, and bulk replay selection. The
+		// backlog counts tell retrying events from the others by next_attempt_at, which the index
+		// carries so that they never read the rows: without it the overview read one row per
+		// waiting, failed or dead event (11 ms for 2,731 dead events among 946,000).
+		`CREATE INDEX IF NOT EXISTS idx_events_merchant_status_next ON events(merchant_id, status, received_at, next_attempt_at)`,
+		`DROP INDEX IF EXISTS idx_events_merchant_status`,
 	} {
 		if err := s.DB.Exec(stmt).Error; err != nil {
 			return fmt.Errorf("store: stats index: %w", err)
