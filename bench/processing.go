@@ -123,11 +123,12 @@ func (h *hooklog) drained(ctx context.Context, token string) (bool, error) {
 	return true, nil
 }
 
-// backlog counts pending and processing events: a range of the claim index, so it costs what is
-// left to do, not the size of the history.
+// backlog counts pending and processing events: a range of the claim index (idx_events_due, which
+// holds the events with a next_attempt_at, as every pending and processing one has), so it costs
+// what is left to do, not the size of the history.
 func (w *watcher) backlog() (int64, error) {
 	var n int64
-	err := w.db.QueryRow("SELECT count(*) FROM events WHERE status IN ('pending', 'processing')").Scan(&n)
+	err := w.db.QueryRow("SELECT count(*) FROM events WHERE status IN ('pending', 'processing') AND next_attempt_at IS NOT NULL").Scan(&n)
 	return n, err
 }
 

@@ -73,11 +73,13 @@ type Event struct {
 	CustomerEmail string             `gorm:"not null;default:''"`
 	CustomerPhone string             `gorm:"not null;default:''"`
 
-	Status   Status `gorm:"not null;index:idx_events_claim,priority:1"`
+	// Status and NextAttemptAt are indexed for the workers' claims by idx_events_due (see
+	// migrateStatsIndexes), over the events that can still be due only.
+	Status   Status `gorm:"not null"`
 	Attempts int    `gorm:"not null;default:0"`
 	// NextAttemptAt is when a pending or failed event is due; while processing, it is the end of the
 	// worker's lease, after which another worker may take the event over (a crashed worker).
-	NextAttemptAt *time.Time `gorm:"index:idx_events_claim,priority:2"`
+	NextAttemptAt *time.Time
 	// ClaimToken identifies the run holding a processing event; finishing checks it.
 	ClaimToken string `gorm:"not null;default:''"`
 	LastError  string `gorm:"not null;default:''"`

@@ -206,6 +206,11 @@ func TestOpsStatsUseIndexes(t *testing.T) {
 			[]any{1, unixHour(since), unixHour(since) + 3600}, "USING INDEX sqlite_autoindex_delivery_counts_1 (merchant_id=? AND hour>? AND hour<?)"},
 		{"failed events", `SELECT COUNT(*) FROM events WHERE merchant_id = ? AND status IN ('failed','dead') AND received_at >= ?`,
 			[]any{1, since}, "USING COVERING INDEX idx_events_merchant_status_next (merchant_id=? AND status=? AND received_at>?)"},
+		{"claim, each status's earliest due", `SELECT id, next_attempt_at FROM events WHERE status = ? AND next_attempt_at <= ?
+			ORDER BY next_attempt_at LIMIT 16`,
+			[]any{"pending", since}, "USING COVERING INDEX idx_events_due (status=? AND next_attempt_at<?)"},
+		{"runnable count", `SELECT count(*) FROM events WHERE status IN ('pending', 'failed', 'processing') AND next_attempt_at <= ?`,
+			[]any{since}, "USING COVERING INDEX idx_events_due (status=? AND next_attempt_at<?)"},
 		{"backlog", `SELECT status, next_attempt_at IS NOT NULL AS scheduled, COUNT(*) AS n FROM events
 			WHERE merchant_id = ? AND status IN ('pending', 'failed', 'dead') GROUP BY status, scheduled`,
 			[]any{1}, "USING COVERING INDEX idx_events_merchant_status_next (merchant_id=? AND status=?)"},
@@ -465,5 +470,49 @@ func TestOpsWindowsExact(t *testing.T) {
 				t.Errorf("since %v: endpoint %d stats %d/%d, want %d/%d", since, h.Endpoint.ID, st.Deliveries, st.Rejected, w[0], w[1])
 			}
 		}
+	}
+}
+
+// TestMigrateEventIndexes: a database with the events' earlier indexes (idx_events_claim over every
+// event, idx_events_merchant_status without next_attempt_at) gets the current ones at the next start,
+// and the old ones are gone.
+func TestMigrateEventIndexes(t *testing.T) {
+	s, _, dsn := countsStore(t)
+	for _, stmt := range []string{
+		`DROP INDEX idx_events_due`, `DROP INDEX idx_events_merchant_status_next`,
+		`CREATE INDEX idx_events_claim ON events(status, next_attempt_at)`,
+		`CREATE INDEX idx_events_merchant_status ON events(merchant_id, status, received_at)`,
+	} {
+		if err := s.DB.Exec(stmt).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := Open(Options{DSN: dsn, MaxConns: 4, Key: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	var rows []struct{ Name, Def string }
+	q := `SELECT name, COALESCE(sql, '') AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'`
+	if again.Postgres() {
+		q = `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'events' AND schemaname = current_schema()`
+	}
+	if err := again.DB.Raw(q).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	defs := map[string]string{}
+	for _, r := range rows {
+		defs[r.Name] = r.Def
+	}
+	for _, old := range []string{"idx_events_claim", "idx_events_merchant_status"} {
+		if _, ok := defs[old]; ok {
+			t.Errorf("%s is still there: %v", old, defs)
+		}
+	}
+	if !strings.Contains(defs["idx_events_merchant_status_next"], "next_attempt_at") {
+		t.Errorf("idx_events_merchant_status_next = %q", defs["idx_events_merchant_status_next"])
+	}
+	if due := defs["idx_events_due"]; !strings.Contains(due, "WHERE") || !strings.Contains(due, "next_attempt_at IS NOT NULL") {
+		t.Errorf("idx_events_due = %q; want a partial index over the events with a next_attempt_at", due)
 	}
 }

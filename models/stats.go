@@ -26,6 +26,13 @@ func (s *Store) migrateStatsIndexes() error {
 		// waiting, failed or dead event (11 ms for 2,731 dead events among 946,000).
 		`CREATE INDEX IF NOT EXISTS idx_events_merchant_status_next ON events(merchant_id, status, received_at, next_attempt_at)`,
 		`DROP INDEX IF EXISTS idx_events_merchant_status`,
+		// The workers' claims (ClaimEvents, RunnableCount): due events by status, earliest first. Only
+		// events that can still come due (pending, failed with a retry, processing under a lease) have
+		// a next_attempt_at; the processed and dead ones, nearly all of them, are left out, so the
+		// index stays as small as the backlog and a completion deletes its entry instead of moving it.
+		// It replaces idx_events_claim, which held every event.
+		`CREATE INDEX IF NOT EXISTS idx_events_due ON events(status, next_attempt_at) WHERE next_attempt_at IS NOT NULL`,
+		`DROP INDEX IF EXISTS idx_events_claim`,
 	} {
 		if err := s.DB.Exec(stmt).Error; err != nil {
 			return fmt.Errorf("store: stats index: %w", err)
