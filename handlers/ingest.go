@@ -133,40 +133,20 @@ func (h *Ingest) Receive(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, ingestReply{Outcome: stored.Outcome, DeliveryID: stored.DeliveryID, EventID: stored.EventID}.encode())
 }
 
-// encode is the reply as c.JSON writes it (encoding/json, then a newline), built by hand: it is what
-// every acknowledgement sends, and encoding it by reflection cost about 2% of the server's CPU
-// under load. TestIngestReplyEncode checks the two agree.
+// encode is the reply as c.JSON writes it (encoding/json, then a newline), built by hand for what
+// every acknowledgement sends (an outcome and ids): encoding it by reflection cost about 2% of the
+// server's CPU under load. Anything else goes through encoding/json. TestIngestReplyEncode checks
+// the two agree.
 func (r ingestReply) encode() []byte {
-	if !plainJSON(string(r.Outcome)) || !plainJSON(r.Error) {
+	if r.Error != "" || r.Outcome == "" || r.DeliveryID == 0 || !plainJSON(string(r.Outcome)) {
 		b, _ := json.Marshal(r)
 		return append(b, '\n')
 	}
-	b := make([]byte, 0, 96)
-	sep := byte('{')
-	field := func(name string) {
-		b = append(b, sep, '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		sep = ','
-	}
-	if r.Outcome != "" {
-		field("outcome")
-		b = append(append(append(b, '"'), r.Outcome...), '"')
-	}
-	if r.DeliveryID != 0 {
-		field("delivery_id")
-		b = strconv.AppendUint(b, uint64(r.DeliveryID), 10)
-	}
+	b := append(make([]byte, 0, 96), `{"outcome":"`...)
+	b = append(b, r.Outcome...)
+	b = strconv.AppendUint(append(b, `","delivery_id":`...), uint64(r.DeliveryID), 10)
 	if r.EventID != 0 {
-		field("event_id")
-		b = strconv.AppendUint(b, uint64(r.EventID), 10)
-	}
-	if r.Error != "" {
-		field("error")
-		b = append(append(append(b, '"'), r.Error...), '"')
-	}
-	if sep == '{' {
-		b = append(b, '{')
+		b = strconv.AppendUint(append(b, `,"event_id":`...), uint64(r.EventID), 10)
 	}
 	return append(b, '}', '\n')
 }
