@@ -58,20 +58,22 @@ func ParseMark(s string) (Mark, error) {
 
 // Event is one provider event, stored once however many times it is delivered.
 type Event struct {
-	ID            uint               `gorm:"primaryKey"`
-	MerchantID    uint               `gorm:"not null;index"`
-	EndpointID    uint               `gorm:"not null;uniqueIndex:idx_events_dedup,priority:1"`
-	ExternalID    string             `gorm:"not null;uniqueIndex:idx_events_dedup,priority:2"`
-	Provider      string             `gorm:"not null"`
-	Type          string             `gorm:"not null;default:''"`
-	Canonical     webhooks.Canonical `gorm:"not null;default:'unknown'"`
-	OrderRef      string             `gorm:"not null;default:'';index"`
-	PaymentID     string             `gorm:"not null;default:'';index"`
-	Amount        int64              `gorm:"not null;default:0"`
-	HasAmount     bool               `gorm:"not null;default:false"`
-	Currency      string             `gorm:"not null;default:''"`
-	CustomerEmail string             `gorm:"not null;default:''"`
-	CustomerPhone string             `gorm:"not null;default:''"`
+	ID         uint               `gorm:"primaryKey"`
+	MerchantID uint               `gorm:"not null;index"`
+	EndpointID uint               `gorm:"not null;uniqueIndex:idx_events_dedup,priority:1"`
+	ExternalID string             `gorm:"not null;uniqueIndex:idx_events_dedup,priority:2"`
+	Provider   string             `gorm:"not null"`
+	Type       string             `gorm:"not null;default:''"`
+	Canonical  webhooks.Canonical `gorm:"not null;default:'unknown'"`
+	// OrderRef and PaymentID are indexed together, as the order they lead to, by
+	// idx_events_order_key (see migrateOrderIndexes).
+	OrderRef      string `gorm:"not null;default:''"`
+	PaymentID     string `gorm:"not null;default:''"`
+	Amount        int64  `gorm:"not null;default:0"`
+	HasAmount     bool   `gorm:"not null;default:false"`
+	Currency      string `gorm:"not null;default:''"`
+	CustomerEmail string `gorm:"not null;default:''"`
+	CustomerPhone string `gorm:"not null;default:''"`
 
 	// Status and NextAttemptAt are indexed for the workers' claims by idx_events_due (see
 	// migrateStatsIndexes), over the events that can still be due only.

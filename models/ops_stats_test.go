@@ -474,7 +474,8 @@ func TestOpsWindowsExact(t *testing.T) {
 }
 
 // TestMigrateEventIndexes: a database with the events' earlier indexes (idx_events_claim over every
-// event, idx_events_merchant_status without next_attempt_at) gets the current ones at the next start,
+// event, idx_events_merchant_status without next_attempt_at, one index each on order_ref and
+// payment_id) gets the current ones at the next start,
 // and the old ones are gone.
 func TestMigrateEventIndexes(t *testing.T) {
 	s, _, dsn := countsStore(t)
@@ -482,6 +483,9 @@ func TestMigrateEventIndexes(t *testing.T) {
 		`DROP INDEX idx_events_due`, `DROP INDEX idx_events_merchant_status_next`,
 		`CREATE INDEX idx_events_claim ON events(status, next_attempt_at)`,
 		`CREATE INDEX idx_events_merchant_status ON events(merchant_id, status, received_at)`,
+		`DROP INDEX idx_events_order_key`,
+		`CREATE INDEX idx_events_order_ref ON events(order_ref)`,
+		`CREATE INDEX idx_events_payment_id ON events(payment_id)`,
 	} {
 		if err := s.DB.Exec(stmt).Error; err != nil {
 			t.Fatal(err)
@@ -504,13 +508,16 @@ func TestMigrateEventIndexes(t *testing.T) {
 	for _, r := range rows {
 		defs[r.Name] = r.Def
 	}
-	for _, old := range []string{"idx_events_claim", "idx_events_merchant_status"} {
+	for _, old := range []string{"idx_events_claim", "idx_events_merchant_status", "idx_events_order_ref", "idx_events_payment_id"} {
 		if _, ok := defs[old]; ok {
 			t.Errorf("%s is still there: %v", old, defs)
 		}
 	}
 	if !strings.Contains(defs["idx_events_merchant_status_next"], "next_attempt_at") {
 		t.Errorf("idx_events_merchant_status_next = %q", defs["idx_events_merchant_status_next"])
+	}
+	if key := defs["idx_events_order_key"]; !strings.Contains(key, "order_ref") || !strings.Contains(key, "payment_id") {
+		t.Errorf("idx_events_order_key = %q; want the order key", key)
 	}
 	if due := defs["idx_events_due"]; !strings.Contains(due, "WHERE") || !strings.Contains(due, "next_attempt_at IS NOT NULL") {
 		t.Errorf("idx_events_due = %q; want a partial index over the events with a next_attempt_at", due)

@@ -148,6 +148,9 @@ func TestRecordsOrderEvents(t *testing.T) {
 	mk(a.ID, "e4", "", "")
 	mk(b.ID, "e5", "ord-1", "pay_1")
 	last := mk(a.ID, "e6", "ord-1", "pay_other")
+	// Names another order by reference: processing applies it there, whatever its payment id.
+	mk(a.ID, "e7", "ord-3", "pay_1")
+	payOnly := mk(a.ID, "e8", "", "pay_9")
 	cases := []struct {
 		name  string
 		o     Order
@@ -158,6 +161,7 @@ func TestRecordsOrderEvents(t *testing.T) {
 		{"by reference or payment id", Order{Reference: "ord-1", PaymentID: "pay_1"}, 10, []uint{byRef, byPay, last}, false},
 		{"limited", Order{Reference: "ord-1", PaymentID: "pay_1"}, 2, []uint{byRef, byPay}, true},
 		{"no payment id matches no empty ones", Order{Reference: "ord-1"}, 10, []uint{byRef, last}, false},
+		{"an order made by a payment-only event", Order{Reference: "pay_9", PaymentID: "pay_9"}, 10, []uint{payOnly}, false},
 	}
 	for _, c := range cases {
 		evs, more, err := s.OrderEvents(a.ID, &c.o, c.limit)
@@ -234,11 +238,23 @@ func TestRecordsOrdersPlan(t *testing.T) {
 			t.Errorf("%s: plan\n%q\nwant\n%q", c.name, got, c.want)
 		}
 	}
-	want := []string{"MULTI-INDEX OR", "INDEX 1", "SEARCH events USING INDEX idx_events_order_ref (order_ref=?)", "INDEX 2",
-		"SEARCH events USING INDEX idx_events_payment_id (payment_id=?)", "USE TEMP B-TREE FOR ORDER BY"}
-	stmt := s.DB.Session(&gorm.Session{DryRun: true}).Where("+merchant_id = ?", 1).Where("(order_ref = ? OR payment_id = ?)", "a", "b").
-		Order("id").Limit(5).Find(&[]Event{}).Statement
-	if got := recordsPlan(t, s, stmt.SQL.String(), stmt.Vars...); !slices.Equal(got, want) {
-		t.Errorf("order events: plan\n%q\nwant\n%q", got, want)
+	// An order's events, and the events list filtered by order reference: the order key index.
+	dry := s.DB.Session(&gorm.Session{DryRun: true})
+	for _, c := range []struct {
+		name string
+		q    *gorm.DB
+		want []string
+	}{
+		{"order events", orderEventsQuery(dry, 1, &Order{Reference: "a", PaymentID: "b"}).Limit(5), []string{
+			"SEARCH events USING INDEX idx_events_order_key (<expr>=?)", "USE TEMP B-TREE FOR ORDER BY"}},
+		{"order events without a payment id", orderEventsQuery(dry, 1, &Order{Reference: "a"}).Limit(5), []string{
+			"SEARCH events USING INDEX idx_events_order_key (<expr>=?)"}},
+		{"events by order reference", eventsQuery(dry, EventFilter{MerchantID: 1, OrderRef: "a"}, 9).Limit(51), []string{
+			"SEARCH events USING INDEX idx_events_order_key (<expr>=? AND rowid<?)"}},
+	} {
+		stmt := c.q.Find(&[]Event{}).Statement
+		if got := recordsPlan(t, s, stmt.SQL.String(), stmt.Vars...); !slices.Equal(got, c.want) {
+			t.Errorf("%s: plan\n%q\nwant\n%q", c.name, got, c.want)
+		}
 	}
 }
