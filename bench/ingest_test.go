@@ -48,7 +48,8 @@ func BenchmarkServerIngest(b *testing.B) {
 //
 //	go test -tags sqlite_fts5 -run '^$' -bench ServerLatency -benchtime 10000x ./bench
 //
-// can compare changes to the tail without building and starting hooklog serve.
+// can compare changes to the tail without building and starting hooklog serve. It also reports
+// the events not yet processed when the stream ended.
 func BenchmarkServerLatency(b *testing.B) {
 	a := testapp.New(b)
 	ep := a.Endpoint("Bench shop", "stripe", secret, webhooks.Settings{})
@@ -67,6 +68,13 @@ func BenchmarkServerLatency(b *testing.B) {
 	if r.Errors() > 0 {
 		b.Fatalf("%d errors, statuses %v, first %q", r.Errors(), r.Statuses, r.FirstErr)
 	}
+	// What the workers had still to do when the stream ended: whether processing keeps up.
+	var backlog int64
+	if err := a.Store.DB.Model(&models.Event{}).Where("status IN ?", []models.Status{models.StatusPending, models.StatusProcessing}).
+		Count(&backlog).Error; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(backlog), "backlog")
 	b.ReportMetric(r.P50ms, "p50-ms")
 	b.ReportMetric(r.P99ms, "p99-ms")
 }

@@ -137,6 +137,11 @@ type results struct {
 	// LatencySearchBehind is how many deliveries SQLite's search indexer had yet to index when the
 	// latency run ended: what a search at that moment indexes before it answers.
 	LatencySearchBehind *int64 `json:"latency_search_index_behind,omitempty"`
+	// LatencyBacklog is how many events were still pending or processing when the latency run
+	// ended, and LatencyDrainSeconds how long the workers then took to finish them: whether
+	// processing keeps up with a steady rate, not only after a burst.
+	LatencyBacklog      *int64  `json:"latency_backlog_at_end,omitempty"`
+	LatencyDrainSeconds float64 `json:"latency_drain_seconds,omitempty"`
 	// IngestPeakRSS is the sum of the instances' peaks (IngestPeakRSSEach); they need not have
 	// peaked at the same moment.
 	IngestPeakRSS     int64          `json:"ingest_peak_rss_bytes,omitempty"`
@@ -441,12 +446,24 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	profiled()
 	res.LatencyHooklog = &lh
 	logLoad(lh)
+	backlog, err := w.backlog()
+	if err != nil {
+		return err
+	}
+	res.LatencyBacklog = &backlog
 	if n, ok := w.searchBehind(); ok {
 		res.LatencySearchBehind = &n
 		logf("  search index: %d deliveries behind when the run ended", n)
 	}
-	if _, _, err := h.waitDrained(w, token, o.DrainTimeout); err != nil {
+	took, drained, err := h.waitDrained(w, token, o.DrainTimeout)
+	if err != nil {
 		return err
+	}
+	res.LatencyDrainSeconds = took.Seconds()
+	if drained {
+		logf("  processing: %d events not yet processed when the run ended, all processed %.1fs later", backlog, took.Seconds())
+	} else {
+		logf("  processing: %d events not yet processed when the run ended, still not all processed %.0fs later", backlog, took.Seconds())
 	}
 
 	w.Close()
@@ -704,6 +721,9 @@ func printTable(out io.Writer, r *results) {
 		}
 		if r.LatencySearchBehind != nil {
 			fmt.Fprintf(tw, "(search index %s deliveries behind when the run ended)\n", human(*r.LatencySearchBehind))
+		}
+		if r.LatencyBacklog != nil {
+			fmt.Fprintf(tw, "(events not yet processed when the run ended: %s, all processed %.1fs later)\n", human(*r.LatencyBacklog), r.LatencyDrainSeconds)
 		}
 		fmt.Fprintln(tw)
 	}

@@ -36,6 +36,9 @@ type Store struct {
 	ingestWaiting atomic.Int64
 	lastIngest    atomic.Int64 // wall clock of the last webhook queued, in Unix nanoseconds
 	lastComplete  atomic.Int64 // wall clock of the last batch of events completed, in Unix nanoseconds
+	// processingBehind says the workers have fallen more than processingLagLimit behind, so they
+	// no longer let waiting webhooks go first; see lockWrites and ClaimEvents.
+	processingBehind atomic.Bool
 	// stopCheckpoints and checkpointsDone run the SQLite checkpointer; see startCheckpointer.
 	stopCheckpoints, checkpointsDone chan struct{}
 	// ingestCache keeps endpoints and their opened secrets for the ingest path; see IngestTarget.

@@ -38,6 +38,11 @@ func newClaimToken() string {
 func (s *Store) ClaimEvents(n int, lease time.Duration) ([]Claim, error) {
 	now := s.Now()
 	token := newClaimToken()
+	if !s.Postgres() {
+		if err := s.noteProcessingLag(now); err != nil {
+			return nil, err
+		}
+	}
 	var evs []Event
 	unlock := s.lockWrites()
 	defer unlock()
