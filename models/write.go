@@ -35,24 +35,34 @@ const saturatedWaiting = 16
 // background writers (workers, replay jobs) let the ingest writer go first while webhooks wait to be
 // stored, for up to maxWriteDeferral: in a burst the providers' acknowledgements come first, and
 // processing catches up once the burst has passed, but never stops altogether. Once the workers are
-// more than processingLagLimit behind they let it go first only while it is saturated, so that
-// under a steady stream it has time for, processing keeps up instead of falling behind without end.
+// more than processingLagLimit behind they let it go first for long only while it is saturated, so
+// that under a steady stream it has time for, processing keeps up instead of falling behind without
+// end.
 func (s *Store) lockWrites() func() {
 	if !s.Postgres() {
-		for deadline := time.Now().Add(maxWriteDeferral); s.deferToIngest() && time.Now().Before(deadline); {
+		for start := time.Now(); s.deferToIngest(time.Since(start)); {
 			time.Sleep(time.Millisecond)
 		}
 	}
 	return s.lockIngestWrites()
 }
 
-// deferToIngest says whether a background writer should let the ingest writer go first now.
-func (s *Store) deferToIngest() bool {
+// behindDeferral is how long the background writers let unsaturated ingest go first once processing
+// is behind: about the batch it is gathering, not the ones after. In-process at 2,000/s it took
+// about 1 ms off the p99 of taking turns at once (three alternating runs).
+const behindDeferral = 2 * time.Millisecond
+
+// deferToIngest says whether a background writer that has waited so far should go on letting the
+// ingest writer go first.
+func (s *Store) deferToIngest(waited time.Duration) bool {
 	waiting := s.ingestWaiting.Load()
-	if s.processingBehind.Load() {
-		return waiting >= saturatedWaiting
+	switch {
+	case waiting == 0 || waited >= maxWriteDeferral:
+		return false
+	case s.processingBehind.Load() && waiting < saturatedWaiting:
+		return waited < behindDeferral
 	}
-	return waiting > 0
+	return true
 }
 
 // IngestBusy reports whether, on SQLite, webhooks are being stored or were within the last second.
