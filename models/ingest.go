@@ -65,7 +65,7 @@ func NewIngester(s *Store, maxBatch int, onCommit func()) *Ingester {
 
 // While webhooks arrive steadily (the last commit ended less than lingerAfter ago), the writer waits
 // up to lingerFor for a batch of lingerBatch before it commits. Every commit writes each page it
-// dirtied, in the 13 indexes of the delivery and event rows, to the WAL, however few rows it holds:
+// dirtied, in the 11 indexes of the delivery and event rows, to the WAL, however few rows it holds:
 // at 2,000 webhooks/s the writer otherwise committed about 1.9 of them at a time (1,060 commits a
 // second; 420 with the wait), so the WAL filled and the checkpointer held the writers back for
 // 12-17 ms (see startCheckpointer) twice a second, which made most of the p99. Measured in-process,
