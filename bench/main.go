@@ -142,6 +142,8 @@ type results struct {
 	// processing keeps up with a steady rate, not only after a burst.
 	LatencyBacklog      *int64  `json:"latency_backlog_at_end,omitempty"`
 	LatencyDrainSeconds float64 `json:"latency_drain_seconds,omitempty"`
+	// LatencyDrainTimedOut says the backlog was not all processed within -drain-timeout.
+	LatencyDrainTimedOut bool `json:"latency_drain_timed_out,omitempty"`
 	// IngestPeakRSS is the sum of the instances' peaks (IngestPeakRSSEach); they need not have
 	// peaked at the same moment.
 	IngestPeakRSS     int64          `json:"ingest_peak_rss_bytes,omitempty"`
@@ -459,7 +461,7 @@ func runIngest(o options, tmp, bin string, pg *pgDatabase, res *results) error {
 	if err != nil {
 		return err
 	}
-	res.LatencyDrainSeconds = took.Seconds()
+	res.LatencyDrainSeconds, res.LatencyDrainTimedOut = took.Seconds(), !drained
 	if drained {
 		logf("  processing: %d events not yet processed when the run ended, all processed %.1fs later", backlog, took.Seconds())
 	} else {
@@ -723,7 +725,11 @@ func printTable(out io.Writer, r *results) {
 			fmt.Fprintf(tw, "(search index %s deliveries behind when the run ended)\n", human(*r.LatencySearchBehind))
 		}
 		if r.LatencyBacklog != nil {
-			fmt.Fprintf(tw, "(events not yet processed when the run ended: %s, all processed %.1fs later)\n", human(*r.LatencyBacklog), r.LatencyDrainSeconds)
+			drain := fmt.Sprintf("all processed %.1fs later", r.LatencyDrainSeconds)
+			if r.LatencyDrainTimedOut {
+				drain = fmt.Sprintf("not all processed within -drain-timeout (%.0fs)", r.LatencyDrainSeconds)
+			}
+			fmt.Fprintf(tw, "(events not yet processed when the run ended: %s, %s)\n", human(*r.LatencyBacklog), drain)
 		}
 		fmt.Fprintln(tw)
 	}

@@ -475,8 +475,7 @@ func TestOpsWindowsExact(t *testing.T) {
 
 // TestMigrateEventIndexes: a database with the events' earlier indexes (idx_events_claim over every
 // event, idx_events_merchant_status without next_attempt_at, one index each on order_ref and
-// payment_id) gets the current ones at the next start,
-// and the old ones are gone.
+// payment_id) gets the current ones at the next start, and the old ones are gone.
 func TestMigrateEventIndexes(t *testing.T) {
 	s, _, dsn := countsStore(t)
 	for _, stmt := range []string{

@@ -79,11 +79,13 @@ func (s *Store) Events(f EventFilter) ([]Event, Cursor, error) {
 
 // eventsQuery selects the events of f older than the event after (0: from the newest), newest first.
 func eventsQuery(db *gorm.DB, f EventFilter, after uint) *gorm.DB {
-	q := db.Where("merchant_id = ?", f.MerchantID)
+	var q *gorm.DB
 	if f.OrderRef != "" {
 		// The order key equals a non-empty order_ref, and names the index that finds the order's
 		// few events; the unary + keeps SQLite from walking the merchant's every event instead.
 		q = db.Where("+merchant_id = ? AND "+eventOrderKey+" = ? AND order_ref = ?", f.MerchantID, f.OrderRef, f.OrderRef)
+	} else {
+		q = db.Where("merchant_id = ?", f.MerchantID)
 	}
 	if after != 0 {
 		q = q.Where("id < ?", after)
